@@ -1,0 +1,121 @@
+//! The wdm-mem sample driver: a WDM driver with one device, `\Device\WdmMemSample`
+//! (linked as `\\.\WdmMemSample`), whose IOCTLs exercise the crate. The
+//! protocol shared with the user-mode client is in [`protocol`].
+//!
+//! The I/O-manager plumbing (device, symbolic link, IRPs) uses the raw names
+//! of `wdm_mem::sys`, in [`irp`]; every memory operation goes through the
+//! crate's safe types, in one module per area ([`pool_ioctl`]).
+
+#![no_std]
+
+pub mod irp;
+pub mod pool_ioctl;
+pub mod protocol;
+
+use core::ptr::null_mut;
+
+use wdm_mem::{
+    NtStatus,
+    pool::{self, KernelAllocator, PoolType},
+    pool_tag,
+    sys::{self, DRIVER_OBJECT, NTSTATUS, PCUNICODE_STRING, PDEVICE_OBJECT, utf16},
+};
+
+#[global_allocator]
+static ALLOCATOR: KernelAllocator = KernelAllocator::new(pool_tag!(b"WmsA"), PoolType::NonPagedNx);
+
+static DEVICE_NAME: [u16; 20] = utf16(b"\\Device\\WdmMemSample");
+static SYMLINK_NAME: [u16; 24] = utf16(b"\\DosDevices\\WdmMemSample");
+
+/// The driver's entry point.
+///
+/// # Safety
+/// Called once by the I/O manager at PASSIVE_LEVEL with a valid driver object.
+#[unsafe(export_name = "DriverEntry")]
+pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry: PCUNICODE_STRING) -> NTSTATUS {
+    // SAFETY: the I/O manager passes a valid, exclusively ours driver object.
+    let driver = unsafe { &mut *driver };
+    let mut device: PDEVICE_OBJECT = null_mut();
+    let mut device_name = irp::unicode(&DEVICE_NAME);
+    // SAFETY: valid driver object and name; `device` receives the new object.
+    let status = unsafe {
+        sys::IoCreateDevice(
+            driver,
+            0,
+            &mut device_name,
+            sys::FILE_DEVICE_UNKNOWN,
+            sys::FILE_DEVICE_SECURE_OPEN,
+            0,
+            &mut device,
+        )
+    };
+    if !NtStatus::from_raw(status).is_success() {
+        return status;
+    }
+    let mut link_name = irp::unicode(&SYMLINK_NAME);
+    // SAFETY: both names are valid counted strings for the duration of the call.
+    let status = unsafe { sys::IoCreateSymbolicLink(&mut link_name, &mut device_name) };
+    if !NtStatus::from_raw(status).is_success() {
+        // SAFETY: `device` was created above and nothing references it yet.
+        unsafe { sys::IoDeleteDevice(device) };
+        return status;
+    }
+    driver.MajorFunction[sys::IRP_MJ_CREATE as usize] = Some(dispatch_create_close);
+    driver.MajorFunction[sys::IRP_MJ_CLOSE as usize] = Some(dispatch_create_close);
+    driver.MajorFunction[sys::IRP_MJ_DEVICE_CONTROL as usize] = Some(dispatch_device_control);
+    driver.DriverUnload = Some(driver_unload);
+    irp::debug_print(c"wdm-mem-sample: loaded");
+    NtStatus::SUCCESS.to_raw()
+}
+
+/// `DriverUnload`: removes the link and the device, then reports whether any
+/// pool allocation made through wdm-mem is still outstanding.
+///
+/// # Safety
+/// Called once by the I/O manager at PASSIVE_LEVEL.
+unsafe extern "C" fn driver_unload(driver: *mut DRIVER_OBJECT) {
+    let mut link_name = irp::unicode(&SYMLINK_NAME);
+    // SAFETY: the link was created in DriverEntry; the name is valid.
+    let _ = unsafe { sys::IoDeleteSymbolicLink(&mut link_name) };
+    // SAFETY: the driver object is valid; its only device was created in
+    // DriverEntry and no IRP is in flight at unload.
+    unsafe { sys::IoDeleteDevice((*driver).DeviceObject) };
+    let stats = pool::stats();
+    if stats.allocations == 0 {
+        irp::debug_print(c"wdm-mem-sample: unload: 0 pool allocations outstanding");
+    } else {
+        irp::debug_print(c"wdm-mem-sample: unload: pool allocations are still outstanding");
+    }
+}
+
+/// IRP_MJ_CREATE and IRP_MJ_CLOSE: always succeed.
+///
+/// # Safety
+/// Called by the I/O manager with a valid IRP.
+unsafe extern "C" fn dispatch_create_close(_device: PDEVICE_OBJECT, irp: *mut sys::IRP) -> NTSTATUS {
+    // SAFETY: the I/O manager's IRP, completed exactly once here.
+    unsafe { irp::complete(irp, NtStatus::SUCCESS, 0) }
+}
+
+/// IRP_MJ_DEVICE_CONTROL: routes each IOCTL to its area's handler.
+///
+/// # Safety
+/// Called by the I/O manager with a valid IRP at PASSIVE_LEVEL.
+unsafe extern "C" fn dispatch_device_control(_device: PDEVICE_OBJECT, irp: *mut sys::IRP) -> NTSTATUS {
+    // SAFETY: a device-control IRP from the I/O manager.
+    let request = unsafe { irp::DeviceControl::from_irp(irp) };
+    let (status, written) = match request.code() {
+        protocol::IOCTL_POOL_ROUNDTRIP | protocol::IOCTL_POOL_STATS => pool_ioctl::handle(&request),
+        _ => (NtStatus::INVALID_DEVICE_REQUEST, 0),
+    };
+    // SAFETY: completed exactly once, here.
+    unsafe { irp::complete(irp, status, written) }
+}
+
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
+    // Driver paths return errors; a panic is a bug in this driver. Stop the
+    // system with the driver's own code rather than run on in a broken state.
+    // SAFETY: KeBugCheckEx never returns and may be called at any IRQL.
+    unsafe { sys::KeBugCheckEx(0x5744_4D4D, 0, 0, 0, 0) }
+}

@@ -1,0 +1,50 @@
+//! The pool IOCTLs: allocate a buffer through wdm-mem, fill it, check it,
+//! free it, and report the crate's pool statistics.
+
+use wdm_mem::{
+    NtStatus,
+    pool::{self, PoolBuffer, PoolType},
+    pool_tag,
+};
+
+use crate::{
+    irp::DeviceControl,
+    protocol::{IOCTL_POOL_ROUNDTRIP, PoolReply, PoolRequest},
+};
+
+/// Handles IOCTL_POOL_ROUNDTRIP and IOCTL_POOL_STATS.
+pub fn handle(request: &DeviceControl) -> (NtStatus, usize) {
+    let reply = if request.code() == IOCTL_POOL_ROUNDTRIP {
+        let Some(input) = request.input::<PoolRequest>() else {
+            return (NtStatus::INVALID_PARAMETER, 0);
+        };
+        match roundtrip(&input) {
+            Ok(reply) => reply,
+            Err(status) => return (status, 0),
+        }
+    } else {
+        with_stats(PoolReply::default())
+    };
+    request.reply(&reply)
+}
+
+/// One allocation of the requested size and alignment, filled and summed.
+pub fn roundtrip(request: &PoolRequest) -> Result<PoolReply, NtStatus> {
+    if request.reserved != [0; 7] {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let size = request.size as usize;
+    let align = request.align as usize;
+    let mut buffer = PoolBuffer::new(size, align, pool_tag!(b"WmsP"), PoolType::NonPagedNx)?;
+    let was_zeroed = buffer.iter().all(|&byte| byte == 0);
+    buffer.fill(request.fill);
+    let checksum = buffer.iter().map(|&byte| u64::from(byte)).sum();
+    let misalignment = (buffer.as_ptr() as usize % align.max(1)) as u64;
+    drop(buffer);
+    Ok(with_stats(PoolReply { checksum, misalignment, size: request.size, was_zeroed: was_zeroed.into(), ..PoolReply::default() }))
+}
+
+fn with_stats(reply: PoolReply) -> PoolReply {
+    let stats = pool::stats();
+    PoolReply { outstanding_allocations: stats.allocations as u64, outstanding_bytes: stats.bytes as u64, ..reply }
+}

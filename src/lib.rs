@@ -1,0 +1,47 @@
+//! Safe, zero-cost Rust for the Windows NT memory manager, for WDM kernel
+//! drivers.
+//!
+//! | module | what it wraps |
+//! |---|---|
+//! | [`status`] | `NTSTATUS` with `NT_SUCCESS`/`NT_ERROR` semantics: [`NtStatus`] |
+//! | [`irql`] | `KeGetCurrentIrql`, `KeRaiseIrql`/`KeLowerIrql`, IRQL checks: [`Irql`] |
+//! | [`pool`] | `ExAllocatePool2` / `ExAllocatePoolWithTag`, `ExFreePoolWithTag`: [`pool::PoolBox`], [`pool::PoolBuffer`], [`pool::KernelAllocator`] |
+//! | [`sys`] | the raw kernel symbols of the selected provider |
+//! | `model` (host) | the kernel model and its verifier, for tests on any host |
+//!
+//! Every function states its IRQL contract in an `# IRQL` section and checks
+//! it: a call above its maximum returns [`NtStatus::INVALID_LEVEL`] and does
+//! nothing. Errors are [`NtStatus`] values; a NULL from the kernel is an
+//! error value, never a panic.
+//!
+//! Where it runs: on a Windows target the crate calls the real kernel (built
+//! with the WDK through `wdk-sys`, feature `wdk`, or on Linux with the
+//! checked-in `ddk` bindings); on any other target (or with feature `model`)
+//! it runs against the kernel model, whose [`model::Kernel`] a test creates
+//! and whose verifier must be clean when the test ends.
+
+#![no_std]
+
+// The kernel model is ordinary user-mode code.
+#[cfg(wdm_provider = "model")]
+extern crate std;
+
+
+
+pub mod irql;
+pub mod pool;
+pub mod status;
+pub mod sys;
+
+pub use irql::Irql;
+pub use status::{NtResult, NtStatus};
+
+/// The kernel model and its verifier (the `model` provider only: host
+/// targets, or feature `model`).
+///
+/// A test creates a [`Kernel`](model::Kernel), calls the crate as a driver
+/// would, and ends verifier-clean; see [`Kernel`](model::Kernel).
+#[cfg(wdm_provider = "model")]
+pub mod model {
+    pub use crate::sys::model::*;
+}

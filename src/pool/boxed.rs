@@ -1,0 +1,97 @@
+//! [`PoolBox`]: one value of `T` in pool memory.
+
+use core::{
+    alloc::Layout,
+    fmt,
+    marker::PhantomData,
+    ops::{Deref, DerefMut},
+    ptr::NonNull,
+};
+
+use super::{PoolTag, PoolType, allocate, free};
+use crate::{NtResult, NtStatus};
+
+/// A `T` in pool memory, tagged, freed with `ExFreePoolWithTag` on drop.
+///
+/// Any alignment of `T` is honoured. Not `Clone`: it owns its block.
+///
+/// # Invariants
+/// `ptr` points to a live, initialised `T` at the start of a block that
+/// [`allocate`] returned for `Layout::new::<T>()`, `tag` and `pool`; the box
+/// frees it exactly once, in `Drop`.
+pub struct PoolBox<T> {
+    ptr: NonNull<T>,
+    tag: PoolTag,
+    pool: PoolType,
+    _owns: PhantomData<T>,
+}
+
+// SAFETY: a PoolBox owns its T like a Box does; pool memory is not tied to a
+// thread.
+unsafe impl<T: Send> Send for PoolBox<T> {}
+// SAFETY: shared access gives only `&T`.
+unsafe impl<T: Sync> Sync for PoolBox<T> {}
+
+impl<T> PoolBox<T> {
+    /// Moves `value` into a new block of `pool`, tagged `tag`.
+    ///
+    /// Errors: [`NtStatus::INVALID_PARAMETER`] for a zero-sized `T` (there is
+    /// nothing to allocate), [`NtStatus::INVALID_LEVEL`] above the pool's
+    /// IRQL, [`NtStatus::INSUFFICIENT_RESOURCES`] when the pool is exhausted;
+    /// `value` is dropped then.
+    ///
+    /// # IRQL
+    /// `<= APC_LEVEL` for paged pools, `<= DISPATCH_LEVEL` otherwise; the
+    /// value of a paged box may only be touched at `<= APC_LEVEL`.
+    pub fn new(value: T, tag: PoolTag, pool: PoolType) -> NtResult<PoolBox<T>> {
+        let layout = Layout::new::<T>();
+        if layout.size() == 0 {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+        let ptr = allocate(layout, tag, pool, false)?.cast::<T>();
+        // SAFETY: `ptr` is a fresh block of `size_of::<T>()` bytes aligned for T.
+        unsafe { ptr.write(value) };
+        Ok(PoolBox { ptr, tag, pool, _owns: PhantomData })
+    }
+
+    /// The tag of the block.
+    pub fn tag(&self) -> PoolTag {
+        self.tag
+    }
+
+    /// The pool of the block.
+    pub fn pool_type(&self) -> PoolType {
+        self.pool
+    }
+}
+
+impl<T> Deref for PoolBox<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: by the invariants `ptr` is a live, initialised T owned by self.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl<T> DerefMut for PoolBox<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`, and `&mut self` makes the access unique.
+        unsafe { self.ptr.as_mut() }
+    }
+}
+
+impl<T> Drop for PoolBox<T> {
+    fn drop(&mut self) {
+        // SAFETY: by the invariants the T is live and dropped only here.
+        unsafe { self.ptr.drop_in_place() };
+        // SAFETY: the block came from `allocate` with this layout, tag and pool.
+        unsafe { free(self.ptr.cast(), Layout::new::<T>(), self.tag, self.pool) };
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for PoolBox<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolBox").field("tag", &self.tag).field("pool", &self.pool).field("value", &**self).finish()
+    }
+}

@@ -1,0 +1,115 @@
+//! [`PoolBuffer`]: a zeroed byte buffer in pool memory, of any alignment.
+
+use core::{
+    alloc::Layout,
+    fmt,
+    ops::{Deref, DerefMut},
+    ptr::NonNull,
+};
+
+use super::{PoolTag, PoolType, allocate, free};
+use crate::{NtResult, NtStatus};
+
+/// `len` zeroed bytes of pool memory aligned to `align`, tagged, freed with
+/// `ExFreePoolWithTag` on drop. Not `Clone`: it owns its block.
+///
+/// ```
+/// # let kernel = wdm_mem::model::Kernel::new();
+/// use wdm_mem::{pool::{PoolBuffer, PoolType}, pool_tag};
+///
+/// let mut buffer = PoolBuffer::new(100, 64, pool_tag!(b"Doc2"), PoolType::NonPagedNx)?;
+/// assert!(buffer.iter().all(|&b| b == 0));
+/// assert_eq!(buffer.as_ptr() as usize % 64, 0);
+/// buffer[..5].copy_from_slice(b"hello");
+/// # drop(buffer);
+/// # kernel.assert_clean();
+/// # Ok::<(), wdm_mem::NtStatus>(())
+/// ```
+///
+/// # Invariants
+/// `ptr` is the start of a block that [`allocate`] returned, zeroed, for
+/// `layout`, `tag` and `pool`; its `layout.size()` bytes are initialised; the
+/// buffer frees it exactly once, in `Drop`.
+pub struct PoolBuffer {
+    ptr: NonNull<u8>,
+    layout: Layout,
+    tag: PoolTag,
+    pool: PoolType,
+}
+
+// SAFETY: the buffer owns plain bytes; pool memory is not tied to a thread.
+unsafe impl Send for PoolBuffer {}
+// SAFETY: shared access gives only `&[u8]`.
+unsafe impl Sync for PoolBuffer {}
+
+impl PoolBuffer {
+    /// Allocates `len` zeroed bytes aligned to `align` (a power of two; 0 or 1
+    /// for no requirement) from `pool`, tagged `tag`.
+    ///
+    /// Errors: [`NtStatus::INVALID_PARAMETER`] for `len == 0` or an `align`
+    /// that is not a power of two, [`NtStatus::INTEGER_OVERFLOW`] when `len`
+    /// plus the alignment padding overflows, [`NtStatus::INVALID_LEVEL`] above
+    /// the pool's IRQL, [`NtStatus::INSUFFICIENT_RESOURCES`] when the kernel
+    /// returns NULL. Nothing is allocated on error.
+    ///
+    /// # IRQL
+    /// `<= APC_LEVEL` for paged pools, `<= DISPATCH_LEVEL` otherwise; a paged
+    /// buffer may only be touched at `<= APC_LEVEL`.
+    pub fn new(len: usize, align: usize, tag: PoolTag, pool: PoolType) -> NtResult<PoolBuffer> {
+        let layout = Layout::from_size_align(len, align.max(1)).map_err(|_| {
+            if align.max(1).is_power_of_two() { NtStatus::INTEGER_OVERFLOW } else { NtStatus::INVALID_PARAMETER }
+        })?;
+        let ptr = allocate(layout, tag, pool, true)?;
+        Ok(PoolBuffer { ptr, layout, tag, pool })
+    }
+
+    /// The alignment the buffer was allocated with.
+    pub fn align(&self) -> usize {
+        self.layout.align()
+    }
+
+    /// The tag of the block.
+    pub fn tag(&self) -> PoolTag {
+        self.tag
+    }
+
+    /// The pool of the block.
+    pub fn pool_type(&self) -> PoolType {
+        self.pool
+    }
+}
+
+impl Deref for PoolBuffer {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        // SAFETY: by the invariants `ptr` holds `layout.size()` initialised
+        // bytes owned by self.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.layout.size()) }
+    }
+}
+
+impl DerefMut for PoolBuffer {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `deref`, and `&mut self` makes the access unique.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.layout.size()) }
+    }
+}
+
+impl Drop for PoolBuffer {
+    fn drop(&mut self) {
+        // SAFETY: the block came from `allocate` with this layout, tag and pool.
+        unsafe { free(self.ptr, self.layout, self.tag, self.pool) };
+    }
+}
+
+impl fmt::Debug for PoolBuffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolBuffer")
+            .field("len", &self.layout.size())
+            .field("align", &self.layout.align())
+            .field("tag", &self.tag)
+            .field("pool", &self.pool)
+            .finish()
+    }
+}

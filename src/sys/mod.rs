@@ -1,0 +1,49 @@
+//! The kernel-symbol layer: the only module of the crate that names kernel
+//! functions and structures.
+//!
+//! One of three providers is compiled in (chosen by `build.rs`):
+//!
+//! | provider | when | what it is |
+//! |---|---|---|
+//! | `wdk` | Windows target, feature `wdk` | Microsoft's `wdk-sys` (needs the WDK; cannot be built on Linux) |
+//! | `ddk` | Windows target without `wdk` | checked-in bindgen output of mingw-w64's DDK headers (the Linux cross build) |
+//! | `model` | any other target, or feature `model` | the kernel model of [`model`](crate::model), in Rust |
+//!
+//! All three export the same identifiers (those `wdk-sys` generates), so code
+//! above this layer compiles unchanged against each. What `wdk-sys` does not
+//! bind (inline functions such as `KeGetCurrentIrql`, macros, exports that old
+//! kernels lack) is written here once for every provider.
+//!
+//! This module is public so that a driver can reach the raw names of the
+//! selected provider for what this crate does not wrap (the sample driver
+//! uses it for its device and IRP plumbing); everything memory-related has a
+//! safe type elsewhere in the crate.
+
+#![allow(missing_docs, non_camel_case_types, non_snake_case, non_upper_case_globals)]
+
+pub mod ctypes;
+
+#[cfg(not(wdm_provider = "wdk"))]
+mod ddk;
+#[cfg(not(wdm_provider = "wdk"))]
+pub use ddk::*;
+
+#[cfg(wdm_provider = "wdk")]
+mod wdk;
+#[cfg(wdm_provider = "wdk")]
+pub use wdk::*;
+
+#[cfg(wdm_provider = "model")]
+pub(crate) mod model;
+#[cfg(wdm_provider = "model")]
+pub use model::exports::*;
+
+#[cfg(not(wdm_provider = "model"))]
+mod cr8;
+#[cfg(not(wdm_provider = "model"))]
+pub use cr8::*;
+
+mod pool;
+mod routine;
+pub use pool::*;
+pub use routine::*;

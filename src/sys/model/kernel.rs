@@ -1,0 +1,215 @@
+//! Model sessions: each test owns a fresh kernel ([`Kernel`]); the threads it
+//! spawns join it with [`KernelHandle::enter`]. Tests running in parallel
+//! never see each other's pool, faults or violations.
+
+use std::{
+    cell::RefCell,
+    string::{String, ToString},
+    sync::{Arc, Mutex, MutexGuard},
+    vec::Vec,
+};
+
+use super::{
+    faults::{Call, Fault, Faults},
+    irql,
+    pool::{PoolState, PoolUsage},
+    verifier::{BugCheck, Report, Violation},
+};
+use crate::Irql;
+
+/// Everything a session's kernel knows.
+#[derive(Default)]
+pub(super) struct State {
+    pub(super) pool: PoolState,
+    pub(super) faults: Faults,
+    pub(super) violations: Vec<Violation>,
+    pub(super) missing_exports: Vec<String>,
+}
+
+impl State {
+    /// Records a violation (the model goes on: the caller gets an error value
+    /// where Windows would have stopped).
+    pub(super) fn violation(&mut self, code: u32, params: [u64; 4], message: String) {
+        self.violations.push(Violation { bug_check: BugCheck { code, params }, message });
+    }
+}
+
+type Shared = Arc<Mutex<State>>;
+
+std::thread_local! {
+    static CURRENT: RefCell<Option<Shared>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the state of the session attached to this thread.
+///
+/// # Panics
+/// If no session is attached: a test must create a [`Kernel`] (or enter one's
+/// handle) before it calls into the crate.
+pub(super) fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    let shared = CURRENT.with(|current| current.borrow().clone()).expect(
+        "no kernel model on this thread: create a wdm_mem::model::Kernel first \
+         (or enter a KernelHandle in spawned threads)",
+    );
+    let mut state = lock(&shared);
+    f(&mut state)
+}
+
+fn lock(shared: &Shared) -> MutexGuard<'_, State> {
+    // A panicking test thread must not hide the report of the others.
+    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Attaches `shared` to this thread; returns what was attached before.
+fn attach(shared: Option<Shared>) -> Option<Shared> {
+    irql::reset();
+    CURRENT.with(|current| current.replace(shared))
+}
+
+/// A kernel of the model, owned by one test, attached to the thread that
+/// created it.
+///
+/// Dropping it unloads the "driver": outstanding pool allocations and the
+/// other leaks become violations, and the drop panics unless the verifier is
+/// clean. A test that expects violations calls [`Kernel::finish`] and
+/// inspects the [`Report`] instead.
+///
+/// ```
+/// use wdm_mem::{model::Kernel, pool::{PoolBox, PoolType}, pool_tag};
+///
+/// let kernel = Kernel::new();
+/// let value = PoolBox::new(42u64, pool_tag!(b"Doc1"), PoolType::NonPagedNx).unwrap();
+/// assert_eq!(*value, 42);
+/// drop(value);
+/// kernel.assert_clean();
+/// ```
+pub struct Kernel {
+    handle: KernelHandle,
+    previous: Option<Shared>,
+    finished: bool,
+}
+
+impl Kernel {
+    /// A fresh kernel (empty pool, no faults, every export present, IRQL
+    /// PASSIVE_LEVEL), attached to the current thread until dropped.
+    pub fn new() -> Kernel {
+        let shared = Shared::default();
+        let previous = attach(Some(shared.clone()));
+        Kernel { handle: KernelHandle(shared), previous, finished: false }
+    }
+
+    /// A handle other threads use to join this kernel.
+    pub fn handle(&self) -> KernelHandle {
+        self.handle.clone()
+    }
+
+    /// Sets the current thread's IRQL, as if it were running a DPC or holding
+    /// a spin lock: no check, no violation (use [`Irql::run_raised`] to test
+    /// the raise/lower contract itself).
+    pub fn set_irql(&self, irql: Irql) {
+        irql::set(irql.level());
+    }
+
+    /// Runs `f` with the current thread at `irql`, then restores the IRQL.
+    pub fn at_irql<R>(&self, irql: Irql, f: impl FnOnce() -> R) -> R {
+        let previous = irql::get();
+        irql::set(irql.level());
+        let result = f();
+        irql::set(previous);
+        result
+    }
+
+    /// Makes allocation-like calls fail as `fault` says, from now on.
+    pub fn inject(&self, fault: Fault) {
+        self.handle.state().faults.add(fault);
+    }
+
+    /// Allocation-like calls made so far (what [`Fault::nth`] counts).
+    pub fn fallible_calls(&self) -> u64 {
+        self.handle.state().faults.calls()
+    }
+
+    /// The fallible calls made so far, oldest first.
+    pub fn call_log(&self) -> Vec<Call> {
+        self.handle.state().faults.log().to_vec()
+    }
+
+    /// Removes `routine` from what `MmGetSystemRoutineAddress` finds, as on a
+    /// kernel that predates it (e.g. `"ExAllocatePool2"` before Windows 10
+    /// 2004, or Wine).
+    pub fn remove_export(&self, routine: &str) {
+        self.handle.state().missing_exports.push(routine.to_string());
+    }
+
+    /// Pool in use right now, in total and per tag.
+    pub fn pool_usage(&self) -> PoolUsage {
+        self.handle.state().pool.usage()
+    }
+
+    /// The violations so far, without unloading.
+    pub fn violations(&self) -> Vec<Violation> {
+        self.handle.state().violations.clone()
+    }
+
+    /// Unloads the driver: turns every leak into a violation and returns the
+    /// full report, clean or not. The kernel is detached from this thread.
+    pub fn finish(mut self) -> Report {
+        self.finished = true;
+        self.unload()
+    }
+
+    /// [`finish`](Self::finish), then panics unless the report is clean.
+    #[track_caller]
+    pub fn assert_clean(self) {
+        self.finish().assert_clean();
+    }
+
+    fn unload(&mut self) -> Report {
+        let mut state = self.handle.state();
+        let state = &mut *state;
+        state.pool.report_leaks(&mut state.violations);
+        Report { violations: std::mem::take(&mut state.violations) }
+    }
+}
+
+impl Default for Kernel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        let report = if self.finished { Report::default() } else { self.unload() };
+        attach(self.previous.take());
+        if !self.finished && !std::thread::panicking() {
+            report.assert_clean();
+        }
+    }
+}
+
+/// A shareable handle to a [`Kernel`], for the threads a test spawns.
+#[derive(Clone)]
+pub struct KernelHandle(Shared);
+
+impl KernelHandle {
+    /// Attaches the kernel to the current thread (at PASSIVE_LEVEL) until the
+    /// returned guard is dropped.
+    pub fn enter(&self) -> EnteredKernel {
+        EnteredKernel { previous: attach(Some(self.0.clone())) }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.0)
+    }
+}
+
+/// The current thread's attachment to a kernel; detaches on drop.
+pub struct EnteredKernel {
+    previous: Option<Shared>,
+}
+
+impl Drop for EnteredKernel {
+    fn drop(&mut self) {
+        attach(self.previous.take());
+    }
+}
