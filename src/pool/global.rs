@@ -10,9 +10,24 @@ use super::{PoolTag, PoolType, allocate, free};
 /// A `GlobalAlloc` over one pool and tag, honouring every alignment (unlike
 /// `wdk-alloc`, which ignores `Layout::align`).
 ///
-/// ```ignore
-/// #[global_allocator]
+/// In a driver: `#[global_allocator] static ALLOCATOR: KernelAllocator =
+/// KernelAllocator::new(pool_tag!(b"Rust"), PoolType::NonPagedNx);` (the
+/// sample driver does). Used directly:
+///
+/// ```
+/// # let kernel = wdm_mem::model::Kernel::new();
+/// use core::alloc::{GlobalAlloc, Layout};
+/// use wdm_mem::{pool::{KernelAllocator, PoolType}, pool_tag};
+///
 /// static ALLOCATOR: KernelAllocator = KernelAllocator::new(pool_tag!(b"Rust"), PoolType::NonPagedNx);
+/// let layout = Layout::from_size_align(256, 128).unwrap();
+/// // SAFETY: a non-zero layout, freed with the same layout.
+/// unsafe {
+///     let block = ALLOCATOR.alloc_zeroed(layout);
+///     assert_eq!(block as usize % 128, 0);
+///     ALLOCATOR.dealloc(block, layout);
+/// }
+/// # kernel.assert_clean();
 /// ```
 ///
 /// # IRQL
