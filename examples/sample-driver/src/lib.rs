@@ -18,7 +18,7 @@ use wdm_mem::{
     NtStatus,
     pool::{self, KernelAllocator, PoolType},
     pool_tag,
-    sys::{self, DRIVER_OBJECT, NTSTATUS, PCUNICODE_STRING, PDEVICE_OBJECT, utf16},
+    sys::{self, DRIVER_OBJECT, NTSTATUS, PUNICODE_STRING, PDEVICE_OBJECT, utf16},
 };
 
 #[global_allocator]
@@ -32,7 +32,7 @@ static SYMLINK_NAME: [u16; 24] = utf16(b"\\DosDevices\\WdmMemSample");
 /// # Safety
 /// Called once by the I/O manager at PASSIVE_LEVEL with a valid driver object.
 #[unsafe(export_name = "DriverEntry")]
-pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry: PCUNICODE_STRING) -> NTSTATUS {
+pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry: PUNICODE_STRING) -> NTSTATUS {
     // SAFETY: the I/O manager passes a valid, exclusively ours driver object.
     let driver = unsafe { &mut *driver };
     let mut device: PDEVICE_OBJECT = null_mut();
@@ -97,16 +97,25 @@ unsafe extern "C" fn dispatch_create_close(_device: PDEVICE_OBJECT, irp: *mut sy
     unsafe { irp::complete(irp, NtStatus::SUCCESS, 0) }
 }
 
-/// IRP_MJ_DEVICE_CONTROL: routes each IOCTL to its area's handler.
+/// An IOCTL handler: the status and the number of bytes written back.
+type Handler = fn(&irp::DeviceControl) -> (NtStatus, usize);
+
+/// Every IOCTL of the protocol and the module of its memory-manager area.
+static IOCTLS: [(u32, Handler); 2] = [
+    (protocol::IOCTL_POOL_ROUNDTRIP, pool_ioctl::roundtrip_ioctl),
+    (protocol::IOCTL_POOL_STATS, pool_ioctl::stats_ioctl),
+];
+
+/// IRP_MJ_DEVICE_CONTROL: routes each IOCTL to its handler.
 ///
 /// # Safety
 /// Called by the I/O manager with a valid IRP at PASSIVE_LEVEL.
 unsafe extern "C" fn dispatch_device_control(_device: PDEVICE_OBJECT, irp: *mut sys::IRP) -> NTSTATUS {
     // SAFETY: a device-control IRP from the I/O manager.
     let request = unsafe { irp::DeviceControl::from_irp(irp) };
-    let (status, written) = match request.code() {
-        protocol::IOCTL_POOL_ROUNDTRIP | protocol::IOCTL_POOL_STATS => pool_ioctl::handle(&request),
-        _ => (NtStatus::INVALID_DEVICE_REQUEST, 0),
+    let (status, written) = match IOCTLS.iter().find(|(code, _)| *code == request.code()) {
+        Some((_, handler)) => handler(&request),
+        None => (NtStatus::INVALID_DEVICE_REQUEST, 0),
     };
     // SAFETY: completed exactly once, here.
     unsafe { irp::complete(irp, status, written) }

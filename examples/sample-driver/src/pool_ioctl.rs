@@ -9,23 +9,23 @@ use wdm_mem::{
 
 use crate::{
     irp::DeviceControl,
-    protocol::{IOCTL_POOL_ROUNDTRIP, PoolReply, PoolRequest},
+    protocol::{PoolReply, PoolRequest},
 };
 
-/// Handles IOCTL_POOL_ROUNDTRIP and IOCTL_POOL_STATS.
-pub fn handle(request: &DeviceControl) -> (NtStatus, usize) {
-    let reply = if request.code() == IOCTL_POOL_ROUNDTRIP {
-        let Some(input) = request.input::<PoolRequest>() else {
-            return (NtStatus::INVALID_PARAMETER, 0);
-        };
-        match roundtrip(&input) {
-            Ok(reply) => reply,
-            Err(status) => return (status, 0),
-        }
-    } else {
-        with_stats(PoolReply::default())
+/// IOCTL_POOL_ROUNDTRIP.
+pub fn roundtrip_ioctl(request: &DeviceControl) -> (NtStatus, usize) {
+    let Some(input) = request.input::<PoolRequest>() else {
+        return (NtStatus::INVALID_PARAMETER, 0);
     };
-    request.reply(&reply)
+    match roundtrip(&input) {
+        Ok(reply) => request.reply(&reply),
+        Err(status) => (status, 0),
+    }
+}
+
+/// IOCTL_POOL_STATS.
+pub fn stats_ioctl(request: &DeviceControl) -> (NtStatus, usize) {
+    request.reply(&with_stats(PoolReply::default()))
 }
 
 /// One allocation of the requested size and alignment, filled and summed.

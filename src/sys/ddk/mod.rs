@@ -25,3 +25,11 @@ pub use types::*;
 mod functions;
 #[cfg(wdm_provider = "ddk")]
 pub use functions::*;
+
+/// The symbol MSVC-style objects reference when they use floating point (LLVM
+/// emits the reference from compiler_builtins even for soft-float code). The
+/// CRT defines it; a driver links no CRT. wdk-sys defines it the same way for
+/// the `wdk` provider.
+#[cfg(wdm_provider = "ddk")]
+#[unsafe(no_mangle)]
+pub static _fltused: i32 = 0;
