@@ -17,7 +17,7 @@ use crate::{NtResult, NtStatus};
 ///
 /// # Invariants
 /// `ptr` points to a live, initialised `T` at the start of a block that
-/// [`allocate`] returned for `Layout::new::<T>()`, `tag` and `pool`; the box
+/// the crate's pool allocator returned for `Layout::new::<T>()`, `tag` and `pool`; the box
 /// frees it exactly once, in `Drop`.
 pub struct PoolBox<T> {
     ptr: NonNull<T>,

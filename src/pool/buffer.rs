@@ -27,7 +27,7 @@ use crate::{NtResult, NtStatus};
 /// ```
 ///
 /// # Invariants
-/// `ptr` is the start of a block that [`allocate`] returned, zeroed, for
+/// `ptr` is the start of a block that the crate's pool allocator returned, zeroed, for
 /// `layout`, `tag` and `pool`; its `layout.size()` bytes are initialised; the
 /// buffer frees it exactly once, in `Drop`.
 pub struct PoolBuffer {

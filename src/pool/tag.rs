@@ -19,7 +19,7 @@ use crate::{NtResult, NtStatus};
 pub struct PoolTag(u32);
 
 impl PoolTag {
-    /// A tag from four bytes, checked; in a `const` (see [`pool_tag!`]) an
+    /// A tag from four bytes, checked; in a `const` (see [`pool_tag!`](crate::pool_tag)) an
     /// invalid tag is a compile error.
     ///
     /// # Panics

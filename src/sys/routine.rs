@@ -9,7 +9,7 @@ use super::{MmGetSystemRoutineAddress, PWSTR, UNICODE_STRING};
 /// A kernel export looked up by name on first use.
 ///
 /// # Invariants
-/// `state` is [`UNRESOLVED`], [`ABSENT`], or the address the kernel returned
+/// `state` is `UNRESOLVED`, `ABSENT`, or the address the kernel returned
 /// for `name`, which is a function of the type the user of the routine casts
 /// it to (each `RuntimeRoutine` static is declared next to that type).
 pub struct RuntimeRoutine {

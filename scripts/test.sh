@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Quick start 2: the whole test suite. Installs what is missing (Debian
+# packages for the cross build and Wine), then runs every host test (unit,
+# integration, doc examples, the ddk bindings' layout assertions) and the
+# end-to-end tests that build the real .sys, check its PE image and run it
+# under Wine. Those are required here: a missing tool fails the run.
+#
+#   bash scripts/test.sh
+set -euo pipefail
+here=$(dirname "${BASH_SOURCE[0]}")
+root=$(cd "$here/.." && pwd)
+bash "$here/setup.sh"
+cd "$root"
+export WDM_MEM_REQUIRE_E2E=1
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
+cargo test --all-targets
+cargo test --doc
