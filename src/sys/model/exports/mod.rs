@@ -1,0 +1,77 @@
+//! The kernel routines of the model, under their kernel names and with the
+//! signatures of the bindings, so that `crate::sys` exports the same
+//! identifiers for every provider. One file per area of the kernel.
+
+mod irql;
+mod pool;
+
+use std::{format, string::String};
+
+pub use self::{irql::*, pool::*};
+use super::{
+    irql as thread_irql,
+    kernel::{State, with_state},
+    verifier::BugCheck,
+};
+use crate::sys::{PFN_EX_ALLOCATE_POOL2, PUNICODE_STRING, PVOID};
+
+/// Parameter 1 of the model's DDI-compliance bug check (0xC4) for a routine
+/// called above its documented maximum IRQL. Driver Verifier's DDI checks use
+/// one rule number per routine family; the model uses this one for all and
+/// names the routine in the message.
+pub(super) const DDI_IRQL_RULE: u64 = 0x0002_0000;
+
+/// Records a DDI-compliance violation when the IRQL is above `max`; true if so.
+pub(super) fn irql_above(state: &mut State, routine: &str, max: u8) -> bool {
+    let current = thread_irql::get();
+    if current <= max {
+        return false;
+    }
+    state.violation(
+        BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION,
+        [DDI_IRQL_RULE, u64::from(current), u64::from(max), 0],
+        format!("{routine} called at IRQL {current}, above its maximum {max}"),
+    );
+    true
+}
+
+/// What `MmGetSystemRoutineAddress` can find in the model.
+fn export(name: &str) -> Option<usize> {
+    match name {
+        "ExAllocatePool2" => Some(pool::ex_allocate_pool2 as PFN_EX_ALLOCATE_POOL2 as usize),
+        _ => None,
+    }
+}
+
+/// `MmGetSystemRoutineAddress`: PASSIVE_LEVEL only; NULL for a name the model
+/// does not export or that the test removed.
+///
+/// # Safety
+/// `name` points to a valid `UNICODE_STRING`.
+pub unsafe extern "system" fn MmGetSystemRoutineAddress(name: PUNICODE_STRING) -> PVOID {
+    // SAFETY: the caller passes a valid counted string.
+    let name = unsafe { unicode_to_string(name) };
+    with_state(|state| {
+        if irql_above(state, "MmGetSystemRoutineAddress", 0) {
+            return core::ptr::null_mut();
+        }
+        if state.missing_exports.iter().any(|missing| *missing == name) {
+            return core::ptr::null_mut();
+        }
+        export(&name).unwrap_or(0) as PVOID
+    })
+}
+
+/// A `UNICODE_STRING` as a Rust string (lossy).
+///
+/// # Safety
+/// `string` points to a valid `UNICODE_STRING` whose buffer holds `Length`
+/// bytes.
+pub(super) unsafe fn unicode_to_string(string: PUNICODE_STRING) -> String {
+    // SAFETY: per the contract.
+    let string = unsafe { &*string };
+    let units = usize::from(string.Length) / 2;
+    // SAFETY: per the contract, `Buffer` holds `Length` bytes.
+    let wide = unsafe { core::slice::from_raw_parts(string.Buffer, units) };
+    String::from_utf16_lossy(wide)
+}
