@@ -59,6 +59,8 @@ fi
 # Flags from the caller's environment would override the per-target ones (and
 # change cargo's fingerprints): drop them.
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS CARGO_BUILD_TARGET
+# A workspace wrapper (clippy-driver from rustup) does not fit Debian's rustc.
+unset RUSTC_WORKSPACE_WRAPPER
 cargo_env=(
   env
   RUSTC="$DEB_RUSTC"

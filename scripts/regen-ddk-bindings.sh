@@ -12,36 +12,42 @@
 # pinned version (cargo install --locked). Output is byte-identical for a given bindgen,
 # libclang, rustfmt and mingw-w64 version.
 #
-# Requested but NOT generated, because the mingw-w64 10 headers do not declare them as
-# real functions or evaluable constants (write these by hand elsewhere in src/sys/):
+# Requested but NOT generated: the mingw-w64 10 headers have no real (exported,
+# non-inline) function or no constant for them. Write these by hand in src/sys/:
 #   InterlockedPopEntrySList, InterlockedPushEntrySList
-#       on _WIN64 only macros over ExpInterlockedPopEntrySList / ExpInterlockedPushEntrySList
-#       (which are bound).
+#       on _WIN64 only macros over ExpInterlockedPopEntrySList/ExpInterlockedPushEntrySList
+#       (both bound; ntoskrnl exports them).
 #   MmPrepareMdlForReuse
-#       a macro (unmaps MDL_PARTIAL_HAS_BEEN_MAPPED views, clears flags); no export.
-#   KeGetCurrentIrql (not requested; FORCEINLINE __readcr8 on amd64), and the other
-#       FORCEINLINE helpers: ExAllocateFromNPagedLookasideList & co,
+#       a macro (MmUnmapLockedPages when MDL_PARTIAL_HAS_BEEN_MAPPED); no export.
+#   (not requested) KeGetCurrentIrql: FORCEINLINE __readcr8 on amd64; likewise the
+#       FORCEINLINE ExAllocateFromNPagedLookasideList & co and the macros
 #       MmGetSystemAddressForMdlSafe, InitializeObjectAttributes, ZwCurrentProcess.
-#   SEC_IMAGE, SEC_FILE, SEC_NOCACHE
-#       only in the user-mode <winnt.h>, which cannot be included next to <wdm.h>;
-#       the DDK headers define SEC_RESERVE, SEC_COMMIT (and SEC_LARGE_PAGES, SEC_BASED)
-#       only. Real values: SEC_FILE 0x800000, SEC_IMAGE 0x1000000, SEC_NOCACHE 0x10000000.
-#   MdlMappingNoExecute (0x40000000), MdlMappingNoWrite (0x80000000)
-#       not defined by mingw-w64 10 at all.
-#   LOOKASIDE_MINIMUM_BLOCK_SIZE
-#       RTL_SIZEOF_THROUGH_FIELD(SLIST_ENTRY, Next): not a literal, bindgen cannot
-#       evaluate it (its value on x64 is 8).
-#   SECTION_ALL_ACCESS IS generated although it is an expression
-#       (STANDARD_RIGHTS_REQUIRED | ...) = 0xF001F.
+#   SEC_IMAGE 0x1000000, SEC_FILE 0x800000, SEC_NOCACHE 0x10000000
+#       only in the user-mode <winnt.h>, which cannot be included with <wdm.h>; the DDK
+#       headers define SEC_RESERVE and SEC_COMMIT only (plus SEC_LARGE_PAGES, SEC_BASED).
+#   MdlMappingNoWrite 0x80000000, MdlMappingNoExecute 0x40000000
+#       not defined anywhere in mingw-w64 10.
+# SECTION_ALL_ACCESS (0xF001F) and LOOKASIDE_MINIMUM_BLOCK_SIZE (8) are expressions that
+# bindgen's cexpr cannot evaluate; --clang-macro-fallback evaluates them.
+# HalTranslateBusAddress is exported by hal.dll (libhal.a), all others by ntoskrnl.exe.
 #
-# Layout of the mingw-w64 structs against the real x64 WDK (bindgen asserts the mingw
-# layout in types.rs; compare with the WDK's sizes):
-#   MDL 48, UNICODE_STRING 16, OBJECT_ATTRIBUTES 48, IO_STATUS_BLOCK 16,
-#   GENERAL_LOOKASIDE 128 (cache aligned: 64), GENERAL_LOOKASIDE_POOL 96,
-#   LOOKASIDE_LIST_EX 96, PAGED_LOOKASIDE_LIST 128, NPAGED_LOOKASIDE_LIST 128
-#   (the x64 WDK has no lock member on amd64, so 0x80, not 0xC0),
-#   DRIVER_OBJECT 336, DEVICE_OBJECT 336, IRP 208, IO_STACK_LOCATION 72,
-#   SLIST_HEADER 16 (16-aligned): all equal to the WDK's.
+# Layout of the mingw-w64 structs (bindgen's assertions in types.rs pin these) against
+# the real x64 WDK:
+#   equal: MDL 0x30, UNICODE_STRING 0x10, OBJECT_ATTRIBUTES 0x30, IO_STATUS_BLOCK 0x10,
+#     GENERAL_LOOKASIDE 0x80 (align 64), GENERAL_LOOKASIDE_POOL 0x60,
+#     LOOKASIDE_LIST_EX 0x60, NPAGED_LOOKASIDE_LIST and PAGED_LOOKASIDE_LIST 0x80 (no
+#     lock member on amd64, in the WDK too: 0x80, not 0xC0), DRIVER_OBJECT 0x150,
+#     IRP 0xD0, IO_STACK_LOCATION 0x48, SLIST_HEADER 0x10 (align 16); field offsets
+#     checked for MDL, IRP, DRIVER_OBJECT, DEVICE_OBJECT, IO_STACK_LOCATION,
+#     GENERAL_LOOKASIDE.
+#   DIFFERENT: mingw declares _DEVICE_OBJECT and _IRP without the WDK's
+#     DECLSPEC_ALIGN(MEMORY_ALLOCATION_ALIGNMENT): DEVICE_OBJECT is 0x148 bytes, align 8
+#     here (WDK 0x150, align 16; same field offsets, the last field Reserved ends at
+#     0x148); IRP is 0xD0 with align 8 (WDK align 16). Harmless as long as the driver
+#     never allocates or embeds them (the I/O manager does).
+#   Enums: the generated `_X::Type` is c_int like MSVC/wdk-sys (see the sed below).
+#   Function pointer types (PDRIVER_DISPATCH, PALLOCATE_FUNCTION ...) are
+#     `unsafe extern "C" fn`, like wdk-sys: the same ABI as "system" on x86_64.
 set -euo pipefail
 
 BINDGEN_VERSION=0.72.1
@@ -176,10 +182,21 @@ bindgen "$wrapper" "${bindgen_args[@]}" \
     --output "$tmp/all.rs" \
     -- "${clang_args[@]}"
 
+# C enums: MSVC (hence the WDK and wdk-sys) gives every enum the type int; GCC/mingw
+# gives `unsigned int` to enums without negative enumerators (POOL_TYPE, MODE,
+# LOCK_OPERATION, SECTION_INHERIT, MM_PAGE_PRIORITY ...). Same size and ABI; align the
+# Rust type with wdk-sys (`_POOL_TYPE::Type` = c_int). -fms-compatibility, which would
+# do it in clang, breaks mingw's headers. An enumerator above i32::MAX would fail to
+# compile, not wrap silently.
+sed -i 's/^    pub type Type = crate::sys::ctypes::c_uint;$/    pub type Type = crate::sys::ctypes::c_int;/' "$tmp/all.rs"
+
 banner="// @generated by scripts/regen-ddk-bindings.sh (bindgen $BINDGEN_VERSION) from the
 // mingw-w64 DDK headers (scripts/ddk-wrapper.h), x86_64 Windows ABI. Do not edit."
 {
-    printf '%s\n' "$banner" '#![allow(clippy::undocumented_unsafe_blocks)]' ''
+    # unnecessary_transmutes (rustc >= 1.88): bindgen's accessors of signed bitfields
+    # (KDEVICE_QUEUE, inside DEVICE_OBJECT); unknown_lints keeps rustc 1.85 quiet.
+    printf '%s\n' "$banner" '#![allow(unknown_lints)]' \
+        '#![allow(unnecessary_transmutes, clippy::undocumented_unsafe_blocks)]' ''
     awk '/^(pub )?(unsafe )?extern "/ { skip = 1 }
          !skip { print }
          skip && /^}$/ { skip = 0 }' "$tmp/all.rs" | cat -s | sed '1{/^$/d}'

@@ -79,12 +79,22 @@ elapsed() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.1f s", b - a }'; 
 T_START=$(seconds)
 say() { echo "wine-e2e: $*"; }
 
+# Every wine process runs through these two, without the lock's fd 9: the
+# wineserver and services they start outlive them and would hold the lock.
+# Their output always goes to files, never to a pipe or $(...): the services
+# inherit stdout/stderr and would keep such a pipe open until the server dies.
+wine() { timeout "$STEP_TIMEOUT" "$WINE" "$@" 9>&-; }
+server() { "$WINESERVER" "$@" 9>&- >>"$LOG" 2>&1; }
+stop_server() {
+  server -k || true
+  timeout 30 "$WINESERVER" -w 9>&- >>"$LOG" 2>&1 || true
+}
+
 # Runs a wine program; its stdout goes to $STEP_OUT (and is echoed), its stderr
-# to the log. Never through a pipe or $(...): the services it starts inherit
-# stdout and would keep such a pipe open until the wineserver dies.
+# to the log.
 wine_run() {
   local rc=0
-  timeout "$STEP_TIMEOUT" "$WINE" "$@" >"$STEP_OUT" 2>>"$LOG" || rc=$?
+  wine "$@" >"$STEP_OUT" 2>>"$LOG" || rc=$?
   sed 's/\r$//; s/^/    | /' "$STEP_OUT"
   return "$rc"
 }
@@ -97,15 +107,15 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   if ((server_started)); then
+    STEP_TIMEOUT=30
     if ((service_started)); then
-      timeout 30 "$WINE" sc stop "$WINE_SERVICE" >/dev/null 2>>"$LOG" || true
+      wine sc stop "$WINE_SERVICE" >/dev/null 2>>"$LOG" || true
     fi
     if ((service_created)); then
-      timeout 30 "$WINE" sc delete "$WINE_SERVICE" >/dev/null 2>>"$LOG" || true
+      wine sc delete "$WINE_SERVICE" >/dev/null 2>>"$LOG" || true
     fi
     # Kills only the wineserver of our private prefix (and its processes).
-    "$WINESERVER" -k >/dev/null 2>&1 || true
-    timeout 30 "$WINESERVER" -w >/dev/null 2>&1 || true
+    stop_server
   fi
   if ((rc != 0)); then
     echo "wine-e2e: FAILED (exit $rc); last lines of $LOG:" >&2
@@ -122,7 +132,7 @@ fail() { echo "wine-e2e: $*" >&2; exit 1; }
 wait_state() {
   local want=$1 i
   for ((i = 0; i < 40; i++)); do
-    if timeout "$STEP_TIMEOUT" "$WINE" sc query "$WINE_SERVICE" >"$STEP_OUT" 2>>"$LOG" \
+    if wine sc query "$WINE_SERVICE" >"$STEP_OUT" 2>>"$LOG" \
       && grep -q "STATE.*$want" "$STEP_OUT"; then
       return 0
     fi
@@ -136,20 +146,22 @@ wait_state() {
 : >"$CLIENT_OUT"
 
 # Any leftover server of this prefix (an earlier run that was killed hard).
-"$WINESERVER" -k >/dev/null 2>&1 || true
-timeout 30 "$WINESERVER" -w >/dev/null 2>&1 || true
+stop_server
 
 # 1. The prefix: created once (wineboot -i, then wait for the server to
-# settle, else `sc start` fails with 1060), then reused.
-if ((fresh)) || [[ ! -f $PREFIX_READY ]]; then
+# settle, else `sc start` fails with 1060), then reused while it was made by
+# the same Wine version.
+wine_version=$("$WINE" --version 2>/dev/null || echo unknown)
+if ((fresh)) || [[ ! -f $PREFIX_READY || $(cat "$PREFIX_READY") != "$wine_version" ]]; then
   t0=$(seconds)
   rm -rf "$WINE_PREFIX_DIR"
   say "creating the prefix $WINE_PREFIX_DIR"
   server_started=1
   wine_run wineboot -i || fail "wineboot -i failed"
-  timeout "$STEP_TIMEOUT" "$WINESERVER" -w || fail "wineserver -w after wineboot timed out"
+  timeout "$STEP_TIMEOUT" "$WINESERVER" -w 9>&- >>"$LOG" 2>&1 \
+    || fail "wineserver -w after wineboot timed out"
   [[ -f $WINE_PREFIX_DIR/system.reg ]] || fail "wineboot did not create the prefix"
-  touch "$PREFIX_READY"
+  echo "$wine_version" >"$PREFIX_READY"
   say "prefix created in $(elapsed "$t0")"
 fi
 
@@ -161,10 +173,10 @@ server_started=1
 t_cycle=$(seconds)
 
 # A service left by an earlier, interrupted run.
-if timeout "$STEP_TIMEOUT" "$WINE" sc query "$WINE_SERVICE" >"$STEP_OUT" 2>>"$LOG"; then
+if wine sc query "$WINE_SERVICE" >"$STEP_OUT" 2>>"$LOG"; then
   say "removing a stale $WINE_SERVICE service"
-  timeout "$STEP_TIMEOUT" "$WINE" sc stop "$WINE_SERVICE" >/dev/null 2>>"$LOG" || true
-  timeout "$STEP_TIMEOUT" "$WINE" sc delete "$WINE_SERVICE" >/dev/null 2>>"$LOG" || true
+  wine sc stop "$WINE_SERVICE" >/dev/null 2>>"$LOG" || true
+  wine sc delete "$WINE_SERVICE" >/dev/null 2>>"$LOG" || true
 fi
 
 say "sc create $WINE_SERVICE binPath= $bin_path"
@@ -182,8 +194,7 @@ say "$WINE_SERVICE is RUNNING"
 say "running $(basename "$CLIENT_EXE") ${WDM_MEM_CLIENT_ARGS:-}"
 client_rc=0
 # shellcheck disable=SC2086 # WDM_MEM_CLIENT_ARGS is a word list
-timeout "$STEP_TIMEOUT" "$WINE" "$CLIENT_EXE" ${WDM_MEM_CLIENT_ARGS:-} >"$CLIENT_OUT" 2>>"$LOG" \
-  || client_rc=$?
+wine "$CLIENT_EXE" ${WDM_MEM_CLIENT_ARGS:-} >"$CLIENT_OUT" 2>>"$LOG" || client_rc=$?
 sed -i 's/\r$//' "$CLIENT_OUT"
 cat "$CLIENT_OUT"
 
@@ -199,8 +210,7 @@ wine_run sc delete "$WINE_SERVICE" || fail "sc delete failed"
 service_created=0
 
 # 5. Shut the server down (flushes the registry and all output to the log).
-"$WINESERVER" -k >/dev/null 2>&1 || true
-timeout 30 "$WINESERVER" -w >/dev/null 2>&1 || true
+stop_server
 server_started=0
 say "cycle (create..delete) in $(elapsed "$t_cycle"), total $(elapsed "$T_START")"
 

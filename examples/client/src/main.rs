@@ -27,9 +27,7 @@ mod protocol;
 
 use core::fmt;
 use core::mem::size_of;
-use protocol::{
-    IOCTL_POOL_ROUNDTRIP, IOCTL_POOL_STATS, PoolReply, PoolRequest, expected_checksum,
-};
+use protocol::{IOCTL_POOL_ROUNDTRIP, IOCTL_POOL_STATS, PoolReply, PoolRequest, expected_checksum};
 
 /// Win32 `ERROR_INVALID_PARAMETER`: what `STATUS_INVALID_PARAMETER`
 /// (0xC000000D) becomes on its way out of `DeviceIoControl`.
@@ -42,8 +40,7 @@ const ERROR_INVALID_PARAMETER: u32 = 87;
 pub trait Driver {
     /// Sends `code` with `input`, lets the driver write into `output`, and
     /// returns the number of bytes it wrote, or the Win32 error of the call.
-    fn device_io_control(&self, code: u32, input: &[u8], output: &mut [u8])
-    -> Result<usize, u32>;
+    fn device_io_control(&self, code: u32, input: &[u8], output: &mut [u8]) -> Result<usize, u32>;
 }
 
 /// Why an IOCTL did not produce a reply.
@@ -110,22 +107,41 @@ fn ioctl<Q: Copy, R: Copy + Default>(
         core::slice::from_raw_parts_mut((&mut reply as *mut R).cast::<u8>(), size_of::<R>())
     };
     let input = request.map(as_bytes).unwrap_or(&[]);
-    let got = driver.device_io_control(code, input, out).map_err(IoctlError::Win32)?;
+    let got = driver
+        .device_io_control(code, input, out)
+        .map_err(IoctlError::Win32)?;
     if got < size_of::<R>() {
-        return Err(IoctlError::ShortReply { got, want: size_of::<R>() });
+        return Err(IoctlError::ShortReply {
+            got,
+            want: size_of::<R>(),
+        });
     }
     Ok(reply)
 }
 
 /// `IOCTL_POOL_ROUNDTRIP` with the given parameters.
-fn pool_roundtrip(driver: &dyn Driver, size: u32, align: u32, fill: u8) -> Result<PoolReply, IoctlError> {
-    let request = PoolRequest { size, align, fill, reserved: [0; 7] };
+fn pool_roundtrip(
+    driver: &dyn Driver,
+    size: u32,
+    align: u32,
+    fill: u8,
+) -> Result<PoolReply, IoctlError> {
+    let request = PoolRequest {
+        size,
+        align,
+        fill,
+        reserved: [0; 7],
+    };
     ioctl(driver, IOCTL_POOL_ROUNDTRIP, Some(&request))
 }
 
 /// Compares one reply field; the error names the field.
 fn expect<T: PartialEq + fmt::Debug>(field: &str, got: T, want: T) -> Result<(), String> {
-    if got == want { Ok(()) } else { Err(format!("{field}={got:?}, expected {want:?}")) }
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{field}={got:?}, expected {want:?}"))
+    }
 }
 
 /// Check the common fields of a successful round trip.
@@ -157,7 +173,9 @@ fn pool_zero_size_rejected(driver: &dyn Driver) -> Result<String, String> {
         Err(IoctlError::Win32(ERROR_INVALID_PARAMETER)) => {
             Ok("refused with win32 error 87 (STATUS_INVALID_PARAMETER)".into())
         }
-        Err(other) => Err(format!("{other}, expected win32 error {ERROR_INVALID_PARAMETER}")),
+        Err(other) => Err(format!(
+            "{other}, expected win32 error {ERROR_INVALID_PARAMETER}"
+        )),
         Ok(reply) => Err(format!("accepted: {reply:?}")),
     }
 }
@@ -202,7 +220,11 @@ pub fn run_checks(driver: &dyn Driver, checks: &[(&str, Check)]) -> Vec<Outcome>
                 Ok(details) => (true, details),
                 Err(reason) => (false, reason),
             };
-            Outcome { name: name.into(), pass, details }
+            Outcome {
+                name: name.into(),
+                pass,
+                details,
+            }
         })
         .collect()
 }
@@ -237,7 +259,9 @@ pub fn render(outcome: &Outcome, json: bool) -> String {
         )
     } else {
         let verdict = if outcome.pass { "PASS" } else { "FAIL" };
-        format!("{verdict} {} {}", outcome.name, outcome.details).trim_end().to_owned()
+        format!("{verdict} {} {}", outcome.name, outcome.details)
+            .trim_end()
+            .to_owned()
     }
 }
 
@@ -258,7 +282,11 @@ fn report(outcomes: &[Outcome], json: bool) -> i32 {
         println!("{}", render(outcome, json));
     }
     println!("{}", render_summary(outcomes, json));
-    if outcomes.iter().all(|o| o.pass) { 0 } else { 1 }
+    if outcomes.iter().all(|o| o.pass) {
+        0
+    } else {
+        1
+    }
 }
 
 /// Parses the command line: `Ok(json)` or a usage error.
@@ -282,7 +310,9 @@ mod device {
     use windows_sys::Win32::Foundation::{
         CloseHandle, GENERIC_READ, GENERIC_WRITE, GetLastError, HANDLE, INVALID_HANDLE_VALUE,
     };
-    use windows_sys::Win32::Storage::FileSystem::{CreateFileW, FILE_ATTRIBUTE_NORMAL, OPEN_EXISTING};
+    use windows_sys::Win32::Storage::FileSystem::{
+        CreateFileW, FILE_ATTRIBUTE_NORMAL, OPEN_EXISTING,
+    };
     use windows_sys::Win32::System::IO::DeviceIoControl;
 
     /// An open handle on the driver's device, closed on drop.
@@ -330,9 +360,17 @@ mod device {
                 DeviceIoControl(
                     self.0,
                     code,
-                    if input.is_empty() { ptr::null() } else { input.as_ptr().cast() },
+                    if input.is_empty() {
+                        ptr::null()
+                    } else {
+                        input.as_ptr().cast()
+                    },
                     len(input.len()),
-                    if output.is_empty() { ptr::null_mut() } else { output.as_mut_ptr().cast() },
+                    if output.is_empty() {
+                        ptr::null_mut()
+                    } else {
+                        output.as_mut_ptr().cast()
+                    },
                     len(output.len()),
                     &mut returned,
                     ptr::null_mut(),
@@ -382,7 +420,10 @@ fn main() {
 #[cfg(not(windows))]
 fn main() {
     // Keep the shared code "used" on hosts, where only the unit tests run it.
-    let _ = (parse_args(std::env::args().skip(1)), report as fn(&[Outcome], bool) -> i32);
+    let _ = (
+        parse_args(std::env::args().skip(1)),
+        report as fn(&[Outcome], bool) -> i32,
+    );
     eprintln!(
         "wdm-mem-client talks to a Windows kernel driver: build it for \
          x86_64-pc-windows-gnu (scripts/build-driver.sh) and run it under Windows or Wine \
@@ -406,7 +447,12 @@ mod tests {
     }
 
     impl Driver for FakeDriver {
-        fn device_io_control(&self, code: u32, input: &[u8], output: &mut [u8]) -> Result<usize, u32> {
+        fn device_io_control(
+            &self,
+            code: u32,
+            input: &[u8],
+            output: &mut [u8],
+        ) -> Result<usize, u32> {
             let mut reply = PoolReply::default();
             match code {
                 IOCTL_POOL_ROUNDTRIP => {
@@ -442,7 +488,10 @@ mod tests {
     fn all_checks_pass_against_a_faithful_driver() {
         let outcomes = run_checks(&FakeDriver::default(), CHECKS);
         assert!(outcomes.iter().all(|o| o.pass), "{outcomes:#?}");
-        assert_eq!(render_summary(&outcomes, false), format!("{} passed, 0 failed", CHECKS.len()));
+        assert_eq!(
+            render_summary(&outcomes, false),
+            format!("{} passed, 0 failed", CHECKS.len())
+        );
         assert_eq!(report(&outcomes, false), 0);
     }
 
@@ -455,9 +504,27 @@ mod tests {
             assert!(render(o, false).starts_with(&format!("FAIL {name} ")));
             assert_eq!(report(&outcomes, false), 1);
         };
-        fail(FakeDriver { leak: true, ..Default::default() }, "pool_stats_clean");
-        fail(FakeDriver { accept_zero: true, ..Default::default() }, "pool_zero_size_rejected");
-        fail(FakeDriver { dirty: true, ..Default::default() }, "pool_roundtrip_4096");
+        fail(
+            FakeDriver {
+                leak: true,
+                ..Default::default()
+            },
+            "pool_stats_clean",
+        );
+        fail(
+            FakeDriver {
+                accept_zero: true,
+                ..Default::default()
+            },
+            "pool_zero_size_rejected",
+        );
+        fail(
+            FakeDriver {
+                dirty: true,
+                ..Default::default()
+            },
+            "pool_roundtrip_4096",
+        );
     }
 
     #[test]
@@ -469,14 +536,30 @@ mod tests {
             }
         }
         let err = pool_roundtrip(&Short, 1, 0, 0).unwrap_err();
-        assert_eq!(err, IoctlError::ShortReply { got: 8, want: size_of::<PoolReply>() });
-        assert_eq!(IoctlError::Win32(87).to_string(), "win32 error 87 (ERROR_INVALID_PARAMETER)");
+        assert_eq!(
+            err,
+            IoctlError::ShortReply {
+                got: 8,
+                want: size_of::<PoolReply>()
+            }
+        );
+        assert_eq!(
+            IoctlError::Win32(87).to_string(),
+            "win32 error 87 (ERROR_INVALID_PARAMETER)"
+        );
     }
 
     #[test]
     fn json_lines_are_escaped() {
-        let o = Outcome { name: "x".into(), pass: false, details: "a \"b\"\\\n".into() };
-        assert_eq!(render(&o, true), r#"{"check":"x","pass":false,"details":"a \"b\"\\\n"}"#);
+        let o = Outcome {
+            name: "x".into(),
+            pass: false,
+            details: "a \"b\"\\\n".into(),
+        };
+        assert_eq!(
+            render(&o, true),
+            r#"{"check":"x","pass":false,"details":"a \"b\"\\\n"}"#
+        );
         assert_eq!(render_summary(&[o], true), r#"{"passed":0,"failed":1}"#);
     }
 
