@@ -68,7 +68,7 @@ pub unsafe extern "system" fn ExAllocatePoolWithTag(pool_type: POOL_TYPE, size: 
             with_state(|state| {
                 state.violation(
                     BugCheck::BAD_POOL_CALLER,
-                    [0x99, u64::from(other), size, u64::from(tag)],
+                    [0x99, other as u64, size, u64::from(tag)],
                     format!("ExAllocatePoolWithTag: pool type {other} is not modelled (must-succeed or session pool)"),
                 )
             });
