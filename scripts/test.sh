@@ -15,3 +15,4 @@ export WDM_MEM_REQUIRE_E2E=1
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 cargo test --all-targets
 cargo test --doc
+cargo test -p wdm-mem-client

@@ -18,6 +18,7 @@ fn main() {
         "/NXCOMPAT",
         "/DYNAMICBASE",
         "/OPT:REF,ICF",
+        "/Brepro",
     ] {
         println!("cargo::rustc-cdylib-link-arg={arg}");
     }
