@@ -45,3 +45,8 @@ pub use status::{NtResult, NtStatus};
 pub mod model {
     pub use crate::sys::model::*;
 }
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
