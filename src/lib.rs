@@ -29,7 +29,9 @@ extern crate std;
 
 
 pub mod irql;
+pub mod plain;
 pub mod pool;
+pub mod section;
 pub mod status;
 pub mod sys;
 

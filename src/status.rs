@@ -111,6 +111,18 @@ statuses! {
     INVALID_DEVICE_STATE = 0xC000_0184,
     /// `STATUS_PROCEDURE_NOT_FOUND`: an export the running kernel lacks.
     PROCEDURE_NOT_FOUND = 0xC000_007A,
+    /// `STATUS_SECTION_PROTECTION`: a view protection the section does not allow.
+    SECTION_PROTECTION = 0xC000_004E,
+    /// `STATUS_INVALID_PARAMETER_4`: e.g. a pagefile-backed section of size 0.
+    INVALID_PARAMETER_4 = 0xC000_00F3,
+    /// `STATUS_OBJECT_TYPE_MISMATCH`.
+    OBJECT_TYPE_MISMATCH = 0xC000_0024,
+    /// `STATUS_NOT_MAPPED_VIEW`.
+    NOT_MAPPED_VIEW = 0xC000_0019,
+    /// `STATUS_MAPPED_FILE_SIZE_ZERO`: a file-backed section over an empty file.
+    MAPPED_FILE_SIZE_ZERO = 0xC000_011E,
+    /// `STATUS_END_OF_FILE`.
+    END_OF_FILE = 0xC000_0011,
 }
 
 impl NtStatus {

@@ -45,8 +45,10 @@ pub use cr8::*;
 
 // Named one by one: an explicit re-export shadows the same name coming from a
 // provider's glob (wdk-sys has its own POOL_FLAG_* constants).
+mod object;
 mod pool;
 mod routine;
+pub use object::{InitializeObjectAttributes, MM_ALLOCATION_GRANULARITY, ZwCurrentProcess};
 pub use pool::{
     EX_ALLOCATE_POOL2, PFN_EX_ALLOCATE_POOL2, POOL_FLAG_CACHE_ALIGNED, POOL_FLAG_NON_PAGED,
     POOL_FLAG_NON_PAGED_EXECUTE, POOL_FLAG_PAGED, POOL_FLAG_RAISE_ON_FAILURE, POOL_FLAG_SESSION,

@@ -13,6 +13,7 @@ use super::{
     faults::{Call, Fault, Faults},
     irql,
     pool::{PoolState, PoolUsage},
+    section::ObjectState,
     verifier::{BugCheck, Report, Violation},
 };
 use crate::Irql;
@@ -21,6 +22,7 @@ use crate::Irql;
 #[derive(Default)]
 pub(super) struct State {
     pub(super) pool: PoolState,
+    pub(super) objects: ObjectState,
     pub(super) faults: Faults,
     pub(super) violations: Vec<Violation>,
     pub(super) missing_exports: Vec<String>,
@@ -140,6 +142,20 @@ impl Kernel {
         self.handle.state().missing_exports.push(routine.to_string());
     }
 
+    /// Creates (or replaces) the file `path` of the model's file system, as
+    /// `ZwCreateFile` names it (e.g. `\??\C:\data.bin`, case-insensitive).
+    ///
+    /// # Panics
+    /// On hosts where the model has no sections (not Linux).
+    pub fn create_file(&self, path: &str, contents: &[u8]) {
+        self.handle.state().objects.write_file(path.to_lowercase(), contents).expect("the model's files need Linux");
+    }
+
+    /// The contents of the model's file `path`, if it exists.
+    pub fn file_contents(&self, path: &str) -> Option<Vec<u8>> {
+        self.handle.state().objects.file_contents(&path.to_lowercase())
+    }
+
     /// Pool in use right now, in total and per tag.
     pub fn pool_usage(&self) -> PoolUsage {
         self.handle.state().pool.usage()
@@ -167,6 +183,7 @@ impl Kernel {
         let mut state = self.handle.state();
         let state = &mut *state;
         state.pool.report_leaks(&mut state.violations);
+        state.objects.report_leaks(&mut state.violations);
         Report { violations: std::mem::take(&mut state.violations) }
     }
 }

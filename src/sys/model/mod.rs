@@ -11,7 +11,9 @@ pub(crate) mod exports;
 mod faults;
 mod irql;
 mod kernel;
+mod memory_file;
 mod pool;
+mod section;
 mod verifier;
 
 pub use faults::{Call, Fault};

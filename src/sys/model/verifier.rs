@@ -15,6 +15,8 @@ pub struct BugCheck {
 impl BugCheck {
     /// `IRQL_NOT_LESS_OR_EQUAL`.
     pub const IRQL_NOT_LESS_OR_EQUAL: u32 = 0x0A;
+    /// `INVALID_KERNEL_HANDLE`.
+    pub const INVALID_KERNEL_HANDLE: u32 = 0x93;
     /// `PROCESS_HAS_LOCKED_PAGES`.
     pub const PROCESS_HAS_LOCKED_PAGES: u32 = 0x76;
     /// `BAD_POOL_CALLER`.
@@ -28,6 +30,7 @@ impl BugCheck {
     pub fn name(&self) -> &'static str {
         match self.code {
             Self::IRQL_NOT_LESS_OR_EQUAL => "IRQL_NOT_LESS_OR_EQUAL",
+            Self::INVALID_KERNEL_HANDLE => "INVALID_KERNEL_HANDLE",
             Self::PROCESS_HAS_LOCKED_PAGES => "PROCESS_HAS_LOCKED_PAGES",
             Self::BAD_POOL_CALLER => "BAD_POOL_CALLER",
             Self::DRIVER_VERIFIER_DETECTED_VIOLATION => "DRIVER_VERIFIER_DETECTED_VIOLATION",

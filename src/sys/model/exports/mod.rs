@@ -4,10 +4,11 @@
 
 mod irql;
 mod pool;
+mod section;
 
 use std::{format, string::String};
 
-pub use self::{irql::*, pool::*};
+pub use self::{irql::*, pool::*, section::*};
 use super::{
     irql as thread_irql,
     kernel::{State, with_state},
