@@ -18,6 +18,13 @@ pub enum SectionProtection {
 }
 
 impl SectionProtection {
+    /// Whether a view of protection `view` (`PAGE_*`) is allowed: read-write
+    /// views need a read-write section (documented for `ZwMapViewOfSection` and
+    /// `MapViewOfFile`; Wine 8 does not check it, so this crate does).
+    fn allows(self, view: u32) -> bool {
+        view != sys::PAGE_READWRITE || self == SectionProtection::ReadWrite
+    }
+
     fn to_page(self) -> u32 {
         match self {
             SectionProtection::ReadOnly => sys::PAGE_READONLY,
@@ -55,6 +62,7 @@ impl SectionAccess {
 pub struct Section {
     handle: sys::HANDLE,
     size: Option<u64>,
+    protection: Option<SectionProtection>,
 }
 
 // SAFETY: a kernel handle (OBJ_KERNEL_HANDLE) is valid in every thread and
@@ -107,7 +115,7 @@ impl Section {
         // SAFETY: valid out-pointer and attributes for the duration of the call.
         let status = unsafe { sys::ZwOpenSection(&mut handle, access.bits(), &mut attributes) };
         NtStatus::from_raw(status).result()?;
-        Ok(Section { handle, size: None })
+        Ok(Section { handle, size: None, protection: None })
     }
 
     /// The size the section was created with, when this handle created it.
@@ -127,6 +135,9 @@ impl Section {
     /// # IRQL
     /// PASSIVE_LEVEL.
     pub fn map<A: ViewProtection>(&self, offset: u64, size: usize) -> NtResult<SectionView<A>> {
+        if self.protection.is_some_and(|protection| !protection.allows(A::PAGE)) {
+            return Err(NtStatus::SECTION_PROTECTION);
+        }
         SectionView::map(self.handle, self.size, offset, size)
     }
 
@@ -157,7 +168,7 @@ impl Section {
     /// `handle` is an open kernel handle to a section object that nothing
     /// else closes.
     pub unsafe fn from_raw(handle: sys::HANDLE) -> Section {
-        Section { handle, size: None }
+        Section { handle, size: None, protection: None }
     }
 }
 
@@ -272,7 +283,7 @@ impl<'a> SectionBuilder<'a> {
             return Err(NtStatus::INVALID_PARAMETER);
         }
         let section = self.create()?;
-        let view = SectionView::map(section.handle, section.size, 0, 0)?;
+        let view = section.map::<A>(0, 0)?;
         // An error closing an anonymous handle leaves nothing to undo: the
         // view holds its own reference to the section.
         let _ = section.close();
@@ -312,7 +323,8 @@ impl<'a> SectionBuilder<'a> {
             )
         };
         let status = NtStatus::from_raw(status).ok()?;
-        Ok((Section { handle, size: (size != 0).then_some(size) }, status))
+        let section = Section { handle, size: (size != 0).then_some(size), protection: Some(self.protection) };
+        Ok((section, status))
     }
 }
 

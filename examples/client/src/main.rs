@@ -24,10 +24,13 @@
 #[path = "../../sample-driver/src/protocol.rs"]
 #[allow(dead_code)]
 mod protocol;
+mod section_checks;
 
 use core::fmt;
 use core::mem::size_of;
-use protocol::{IOCTL_POOL_ROUNDTRIP, IOCTL_POOL_STATS, PoolReply, PoolRequest, expected_checksum};
+use protocol::{
+    IOCTL_POOL_ROUNDTRIP, IOCTL_POOL_STATS, PoolReply, PoolRequest, expected_checksum,
+};
 
 /// Win32 `ERROR_INVALID_PARAMETER`: what `STATUS_INVALID_PARAMETER`
 /// (0xC000000D) becomes on its way out of `DeviceIoControl`.
@@ -41,6 +44,10 @@ pub trait Driver {
     /// Sends `code` with `input`, lets the driver write into `output`, and
     /// returns the number of bytes it wrote, or the Win32 error of the call.
     fn device_io_control(&self, code: u32, input: &[u8], output: &mut [u8]) -> Result<usize, u32>;
+
+    /// Opens the named section `name` from user mode (`OpenFileMappingW`),
+    /// maps it read-only and returns its first `len` bytes, or the Win32 error.
+    fn read_named_section(&self, name: &str, len: usize) -> Result<Vec<u8>, u32>;
 }
 
 /// Why an IOCTL did not produce a reply.
@@ -198,6 +205,9 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("pool_roundtrip_100_align64", pool_roundtrip_aligned),
     ("pool_zero_size_rejected", pool_zero_size_rejected),
     ("pool_stats_clean", pool_stats_clean),
+    ("section_views_coherent", section_checks::section_views_coherent),
+    ("section_bad_input_statuses", section_checks::section_bad_input_statuses),
+    ("section_named_shared_with_user_mode", section_checks::section_named_shared_with_user_mode),
 ];
 
 /// The result of one check.
@@ -314,6 +324,9 @@ mod device {
         CreateFileW, FILE_ATTRIBUTE_NORMAL, OPEN_EXISTING,
     };
     use windows_sys::Win32::System::IO::DeviceIoControl;
+    use windows_sys::Win32::System::Memory::{
+        FILE_MAP_READ, MapViewOfFile, OpenFileMappingW, UnmapViewOfFile,
+    };
 
     /// An open handle on the driver's device, closed on drop.
     pub struct Device(HANDLE);
@@ -383,6 +396,31 @@ mod device {
                 Ok(returned as usize)
             }
         }
+
+        fn read_named_section(&self, name: &str, len: usize) -> Result<Vec<u8>, u32> {
+            let wide: Vec<u16> = name.encode_utf16().chain(Some(0)).collect();
+            // SAFETY: `wide` is a NUL-terminated UTF-16 name that outlives the call.
+            let mapping = unsafe { OpenFileMappingW(FILE_MAP_READ, 0, wide.as_ptr()) };
+            if mapping.is_null() {
+                // SAFETY: no precondition.
+                return Err(unsafe { GetLastError() });
+            }
+            // SAFETY: `mapping` is an open file-mapping handle.
+            let view = unsafe { MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, len) };
+            let result = if view.Value.is_null() {
+                // SAFETY: no precondition.
+                Err(unsafe { GetLastError() })
+            } else {
+                // SAFETY: the view maps at least `len` readable bytes until unmapped below.
+                let bytes = unsafe { core::slice::from_raw_parts(view.Value.cast::<u8>(), len) }.to_vec();
+                // SAFETY: `view` was mapped above and is unmapped once.
+                unsafe { UnmapViewOfFile(view) };
+                Ok(bytes)
+            };
+            // SAFETY: `mapping` is open and closed once.
+            unsafe { CloseHandle(mapping) };
+            result
+        }
     }
 
     impl Drop for Device {
@@ -435,6 +473,7 @@ fn main() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use protocol::SectionReply;
     use std::cell::Cell;
 
     /// A driver that follows the protocol, with knobs to break it.
@@ -444,6 +483,62 @@ mod tests {
         leak: bool,
         accept_zero: bool,
         dirty: bool,
+        published: Cell<bool>,
+        write_through: bool,
+    }
+
+    impl FakeDriver {
+        fn pool(&self, code: u32, input: &[u8]) -> Result<PoolReply, u32> {
+            let mut reply = PoolReply::default();
+            if code == IOCTL_POOL_ROUNDTRIP {
+                if input.len() < size_of::<PoolRequest>() {
+                    return Err(ERROR_INVALID_PARAMETER);
+                }
+                let size = u32::from_le_bytes(input[0..4].try_into().unwrap());
+                let fill = input[8];
+                if size == 0 && !self.accept_zero {
+                    return Err(ERROR_INVALID_PARAMETER);
+                }
+                reply.size = size;
+                reply.checksum = expected_checksum(size, fill);
+                reply.was_zeroed = u32::from(!self.dirty);
+                if self.leak {
+                    self.outstanding.set(self.outstanding.get() + 1);
+                }
+            } else {
+                reply.outstanding_allocations = self.outstanding.get();
+                reply.outstanding_bytes = self.outstanding.get() * 4096;
+            }
+            Ok(reply)
+        }
+
+        /// The section IOCTLs, as the model says Windows answers them.
+        fn section(&self, code: u32, input: &[u8]) -> SectionReply {
+            use protocol::{IOCTL_SECTION_PUBLISH, IOCTL_SECTION_UNPUBLISH};
+            use section_checks::*;
+            let mut reply = SectionReply::default();
+            match code {
+                IOCTL_SECTION_PUBLISH => self.published.set(true),
+                IOCTL_SECTION_UNPUBLISH => self.published.set(false),
+                _ => {
+                    let field = |at: usize| u64::from_le_bytes(input[at..at + 8].try_into().unwrap());
+                    let (size, offset, view) = (field(0), field(8), field(16));
+                    reply.status = match () {
+                        _ if size == 0 => INVALID_PARAMETER_4,
+                        _ if offset % 0x1_0000 != 0 => MAPPED_ALIGNMENT,
+                        _ if offset + view > size => INVALID_VIEW_SIZE,
+                        _ if input[24] != 0 => SECTION_PROTECTION,
+                        _ => 0,
+                    };
+                    if reply.status == 0 {
+                        reply.coherent = 1;
+                        reply.write_copy_private = u32::from(!self.write_through);
+                        reply.mapped_size = view.div_ceil(4096) * 4096;
+                    }
+                }
+            }
+            reply
+        }
     }
 
     impl Driver for FakeDriver {
@@ -453,34 +548,25 @@ mod tests {
             input: &[u8],
             output: &mut [u8],
         ) -> Result<usize, u32> {
-            let mut reply = PoolReply::default();
-            match code {
-                IOCTL_POOL_ROUNDTRIP => {
-                    if input.len() < size_of::<PoolRequest>() {
-                        return Err(ERROR_INVALID_PARAMETER);
-                    }
-                    let size = u32::from_le_bytes(input[0..4].try_into().unwrap());
-                    let fill = input[8];
-                    if size == 0 && !self.accept_zero {
-                        return Err(ERROR_INVALID_PARAMETER);
-                    }
-                    reply.size = size;
-                    reply.checksum = expected_checksum(size, fill);
-                    reply.was_zeroed = u32::from(!self.dirty);
-                    if self.leak {
-                        self.outstanding.set(self.outstanding.get() + 1);
-                    }
-                }
-                IOCTL_POOL_STATS => {
-                    reply.outstanding_allocations = self.outstanding.get();
-                    reply.outstanding_bytes = self.outstanding.get() * 4096;
+            use protocol::{IOCTL_SECTION_PUBLISH, IOCTL_SECTION_ROUNDTRIP, IOCTL_SECTION_UNPUBLISH};
+            let bytes = match code {
+                IOCTL_POOL_ROUNDTRIP | IOCTL_POOL_STATS => as_bytes(&self.pool(code, input)?).to_vec(),
+                IOCTL_SECTION_ROUNDTRIP | IOCTL_SECTION_PUBLISH | IOCTL_SECTION_UNPUBLISH => {
+                    as_bytes(&self.section(code, input)).to_vec()
                 }
                 _ => return Err(1),
-            }
-            let bytes = as_bytes(&reply);
+            };
             let n = bytes.len().min(output.len());
             output[..n].copy_from_slice(&bytes[..n]);
             Ok(n)
+        }
+
+        fn read_named_section(&self, _name: &str, len: usize) -> Result<Vec<u8>, u32> {
+            if self.published.get() {
+                Ok(protocol::SECTION_MESSAGE[..len].to_vec())
+            } else {
+                Err(2)
+            }
         }
     }
 
@@ -525,6 +611,13 @@ mod tests {
             },
             "pool_roundtrip_4096",
         );
+        fail(
+            FakeDriver {
+                write_through: true,
+                ..Default::default()
+            },
+            "section_views_coherent",
+        );
     }
 
     #[test]
@@ -533,6 +626,9 @@ mod tests {
         impl Driver for Short {
             fn device_io_control(&self, _: u32, _: &[u8], _: &mut [u8]) -> Result<usize, u32> {
                 Ok(8)
+            }
+            fn read_named_section(&self, _: &str, _: usize) -> Result<Vec<u8>, u32> {
+                Err(2)
             }
         }
         let err = pool_roundtrip(&Short, 1, 0, 0).unwrap_err();

@@ -11,6 +11,7 @@
 pub mod irp;
 pub mod pool_ioctl;
 pub mod protocol;
+pub mod section_ioctl;
 
 use core::ptr::null_mut;
 
@@ -74,6 +75,8 @@ pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry
 /// # Safety
 /// Called once by the I/O manager at PASSIVE_LEVEL.
 unsafe extern "C" fn driver_unload(driver: *mut DRIVER_OBJECT) {
+    // Nothing published is fine too: there is just nothing to close.
+    let _ = section_ioctl::unpublish();
     let mut link_name = irp::unicode(&SYMLINK_NAME);
     // SAFETY: the link was created in DriverEntry; the name is valid.
     let _ = unsafe { sys::IoDeleteSymbolicLink(&mut link_name) };
@@ -101,9 +104,12 @@ unsafe extern "C" fn dispatch_create_close(_device: PDEVICE_OBJECT, irp: *mut sy
 type Handler = fn(&irp::DeviceControl) -> (NtStatus, usize);
 
 /// Every IOCTL of the protocol and the module of its memory-manager area.
-static IOCTLS: [(u32, Handler); 2] = [
+static IOCTLS: &[(u32, Handler)] = &[
     (protocol::IOCTL_POOL_ROUNDTRIP, pool_ioctl::roundtrip_ioctl),
     (protocol::IOCTL_POOL_STATS, pool_ioctl::stats_ioctl),
+    (protocol::IOCTL_SECTION_ROUNDTRIP, section_ioctl::roundtrip_ioctl),
+    (protocol::IOCTL_SECTION_PUBLISH, section_ioctl::publish_ioctl),
+    (protocol::IOCTL_SECTION_UNPUBLISH, section_ioctl::unpublish_ioctl),
 ];
 
 /// IRP_MJ_DEVICE_CONTROL: routes each IOCTL to its handler.

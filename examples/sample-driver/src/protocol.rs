@@ -69,3 +69,58 @@ pub const fn expected_checksum(size: u32, fill: u8) -> u64 {
 /// The line the driver prints with DbgPrint from DriverUnload when every
 /// allocation it made through wdm-mem has been freed.
 pub const UNLOAD_CLEAN_MESSAGE: &str = "wdm-mem-sample: unload: 0 pool allocations outstanding";
+
+/// Create a pagefile-backed section, map a read-write, a read-only and a
+/// write-copy view, check they are coherent, unmap, close. Input
+/// [`SectionRequest`], output [`SectionReply`]; the IOCTL itself succeeds and
+/// `SectionReply::status` carries the section routines' status.
+pub const IOCTL_SECTION_ROUNDTRIP: u32 = ctl_code(0x810, METHOD_BUFFERED);
+/// Create the named section [`SECTION_KERNEL_NAME`] and write
+/// [`SECTION_MESSAGE`] at its start; the driver keeps its handle until
+/// [`IOCTL_SECTION_UNPUBLISH`] (or unload). Output [`SectionReply`].
+pub const IOCTL_SECTION_PUBLISH: u32 = ctl_code(0x811, METHOD_BUFFERED);
+/// Close the named section's handle. Output [`SectionReply`].
+pub const IOCTL_SECTION_UNPUBLISH: u32 = ctl_code(0x812, METHOD_BUFFERED);
+
+/// The named section in the kernel namespace...
+pub const SECTION_KERNEL_NAME: &str = "\\BaseNamedObjects\\WdmMemSample";
+/// ... and the name user mode opens it by (`OpenFileMappingW`).
+pub const SECTION_USER_NAME: &str = "Global\\WdmMemSample";
+/// The size of the named section.
+pub const SECTION_PUBLISHED_SIZE: u64 = 4096;
+/// What the driver writes at the start of the named section.
+pub const SECTION_MESSAGE: &[u8] = b"wdm-mem: written by the kernel through a section view";
+
+/// Input of [`IOCTL_SECTION_ROUNDTRIP`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SectionRequest {
+    /// Section size in bytes.
+    pub section_size: u64,
+    /// Offset of the read-only view (a multiple of 64 KiB to succeed).
+    pub view_offset: u64,
+    /// Size of the read-only view (0: to the end).
+    pub view_size: u64,
+    /// 1 to create the section PAGE_READONLY (its read-write view must then fail).
+    pub read_only_section: u32,
+    /// Byte written through the read-write view at `view_offset`.
+    pub fill: u8,
+    /// Padding; must be zero.
+    pub reserved: [u8; 3],
+}
+
+/// Output of the section IOCTLs.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SectionReply {
+    /// NTSTATUS of the section operations (0 when all succeeded).
+    pub status: i32,
+    /// 1 if the read-only view saw the byte written through the read-write view.
+    pub coherent: u32,
+    /// 1 if a write through the write-copy view stayed out of the section.
+    pub write_copy_private: u32,
+    /// Padding.
+    pub reserved: u32,
+    /// What the kernel mapped for the read-only view (page multiple).
+    pub mapped_size: u64,
+}

@@ -1,0 +1,94 @@
+//! The section IOCTLs: a section with three views (coherence, write-copy),
+//! and a named section the user-mode client opens.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use wdm_mem::{
+    NtResult, NtStatus, object_name,
+    section::{ReadOnly, ReadWrite, Section, SectionProtection, WriteCopy},
+};
+
+use crate::{
+    irp::DeviceControl,
+    protocol::{SECTION_MESSAGE, SECTION_PUBLISHED_SIZE, SectionReply, SectionRequest},
+};
+
+/// The published named section's handle (0: none), shared by the IOCTLs and
+/// DriverUnload.
+static PUBLISHED: AtomicUsize = AtomicUsize::new(0);
+
+/// IOCTL_SECTION_ROUNDTRIP.
+pub fn roundtrip_ioctl(request: &DeviceControl) -> (NtStatus, usize) {
+    let Some(input) = request.input::<SectionRequest>() else {
+        return (NtStatus::INVALID_PARAMETER, 0);
+    };
+    if input.reserved != [0; 3] {
+        return (NtStatus::INVALID_PARAMETER, 0);
+    }
+    let reply = roundtrip(&input).unwrap_or_else(|status| SectionReply { status: status.to_raw(), ..SectionReply::default() });
+    request.reply(&reply)
+}
+
+/// Three views of one section; the handle is closed before the views are
+/// used, as seed 000 recommends.
+fn roundtrip(input: &SectionRequest) -> NtResult<SectionReply> {
+    let protection =
+        if input.read_only_section != 0 { SectionProtection::ReadOnly } else { SectionProtection::ReadWrite };
+    let section = Section::create(input.section_size, protection)?;
+    let reader = section.map::<ReadOnly>(input.view_offset, input.view_size as usize)?;
+    let mut writer = section.map::<ReadWrite>(0, 0)?;
+    let mut private = section.map::<WriteCopy>(0, 0)?;
+    section.close()?;
+    let at = input.view_offset as usize;
+    writer.write(at, &input.fill)?;
+    let coherent = reader.read::<u8>(0)? == input.fill;
+    private.write(at, &!input.fill)?;
+    let write_copy_private = writer.read::<u8>(at)? == input.fill && private.read::<u8>(at)? == !input.fill;
+    Ok(SectionReply {
+        status: NtStatus::SUCCESS.to_raw(),
+        coherent: coherent.into(),
+        write_copy_private: write_copy_private.into(),
+        reserved: 0,
+        mapped_size: reader.mapped_size() as u64,
+    })
+}
+
+/// IOCTL_SECTION_PUBLISH.
+pub fn publish_ioctl(request: &DeviceControl) -> (NtStatus, usize) {
+    let status = NtStatus::from(publish());
+    request.reply(&SectionReply { status: status.to_raw(), ..SectionReply::default() })
+}
+
+fn publish() -> NtResult<()> {
+    let section = Section::builder()
+        .size(SECTION_PUBLISHED_SIZE)
+        .named(object_name!("\\BaseNamedObjects\\WdmMemSample"))
+        .create()?;
+    let mut view = section.map::<ReadWrite>(0, 0)?;
+    view.write_bytes(0, SECTION_MESSAGE)?;
+    view.unmap()?;
+    let handle = section.into_raw() as usize;
+    if PUBLISHED.compare_exchange(0, handle, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        // Published twice: keep the first; this one closes.
+        // SAFETY: `handle` came from `into_raw` just above.
+        drop(unsafe { Section::from_raw(handle as _) });
+        return Err(NtStatus::OBJECT_NAME_COLLISION);
+    }
+    Ok(())
+}
+
+/// IOCTL_SECTION_UNPUBLISH.
+pub fn unpublish_ioctl(request: &DeviceControl) -> (NtStatus, usize) {
+    let status = NtStatus::from(unpublish());
+    request.reply(&SectionReply { status: status.to_raw(), ..SectionReply::default() })
+}
+
+/// Closes the published section, if any (also called from DriverUnload).
+pub fn unpublish() -> NtResult<()> {
+    match PUBLISHED.swap(0, Ordering::AcqRel) {
+        0 => Err(NtStatus::OBJECT_NAME_NOT_FOUND),
+        // SAFETY: PUBLISHED only ever holds a handle from `into_raw`, taken
+        // out exactly once by this swap.
+        handle => unsafe { Section::from_raw(handle as _) }.close(),
+    }
+}
