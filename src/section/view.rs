@@ -109,8 +109,12 @@ pub struct SectionView<A: ViewProtection, K: ViewKind = Shared> {
     base: NonNull<u8>,
     len: usize,
     mapped: usize,
-    _marker: PhantomData<(*mut u8, fn() -> (A, K))>,
+    _marker: PhantomData<Markers<A, K>>,
 }
+
+/// The view's type parameters, and a raw pointer that makes it `!Send` and
+/// `!Sync` (it belongs to the thread, hence the process, that mapped it).
+type Markers<A, K> = (*mut u8, fn() -> (A, K));
 
 impl<A: ViewProtection> SectionView<A, Shared> {
     /// `ZwMapViewOfSection` of `handle` into the current process.

@@ -56,7 +56,7 @@ pub unsafe extern "system" fn MmGetSystemRoutineAddress(name: PUNICODE_STRING) -
         if irql_above(state, "MmGetSystemRoutineAddress", 0) {
             return core::ptr::null_mut();
         }
-        if state.missing_exports.iter().any(|missing| *missing == name) {
+        if state.missing_exports.contains(&name) {
             return core::ptr::null_mut();
         }
         export(&name).unwrap_or(0) as PVOID
