@@ -178,14 +178,7 @@ fn the_global_allocator_honours_layouts_and_frees_with_its_tag() {
 
 #[test]
 fn legacy_pool_types_map_both_ways_and_must_succeed_is_refused() {
-    let kinds = [
-        PoolType::NonPagedNx,
-        PoolType::NonPagedNxCacheAligned,
-        PoolType::Paged,
-        PoolType::PagedCacheAligned,
-        PoolType::NonPagedExecute,
-    ];
-    for kind in kinds {
+    for kind in PoolType::ALL {
         assert_eq!(PoolType::from_legacy(kind.to_legacy()), Ok(kind));
     }
     for refused in [_POOL_TYPE::NonPagedPoolMustSucceed, _POOL_TYPE::NonPagedPoolCacheAlignedMustS, _POOL_TYPE::PagedPoolSession] {
@@ -198,14 +191,7 @@ fn legacy_pool_types_map_both_ways_and_must_succeed_is_refused() {
 #[test]
 fn every_pool_type_allocates_from_the_matching_pool() {
     let kernel = Kernel::new();
-    let kinds = [
-        PoolType::NonPagedNx,
-        PoolType::NonPagedNxCacheAligned,
-        PoolType::Paged,
-        PoolType::PagedCacheAligned,
-        PoolType::NonPagedExecute,
-    ];
-    for kind in kinds {
+    for kind in PoolType::ALL {
         let buffer = PoolBuffer::new(8, 0, TAG, kind).unwrap();
         assert_eq!(kernel.pool_usage().blocks[0].paged, kind.is_paged(), "{kind:?}");
         drop(buffer);

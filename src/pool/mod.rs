@@ -55,6 +55,15 @@ pub enum PoolType {
 }
 
 impl PoolType {
+    /// Every pool type.
+    pub const ALL: [PoolType; 5] = [
+        PoolType::NonPagedNx,
+        PoolType::NonPagedNxCacheAligned,
+        PoolType::Paged,
+        PoolType::PagedCacheAligned,
+        PoolType::NonPagedExecute,
+    ];
+
     /// The pool for a legacy `POOL_TYPE` value. Must-succeed, session and
     /// unknown types give [`NtStatus::INVALID_PARAMETER`].
     pub fn from_legacy(pool_type: sys::POOL_TYPE) -> NtResult<PoolType> {
