@@ -6,6 +6,12 @@
 //! | [`status`] | `NTSTATUS` with `NT_SUCCESS`/`NT_ERROR` semantics: [`NtStatus`] |
 //! | [`irql`] | `KeGetCurrentIrql`, `KeRaiseIrql`/`KeLowerIrql`, IRQL checks: [`Irql`] |
 //! | [`pool`] | `ExAllocatePool2` / `ExAllocatePoolWithTag`, `ExFreePoolWithTag`: [`pool::PoolBox`], [`pool::PoolBuffer`], [`pool::KernelAllocator`] |
+//! | [`lookaside`] | `ExInitialize(N)PagedLookasideList`, `ExInitializeLookasideListEx` (resolved at run time), the inline `ExAllocateFrom*`/`ExFreeTo*` fast paths, `ExDelete*`: [`lookaside::LookasideList`], [`lookaside::LookasideBox`] |
+//! | [`memory`] | `MmAllocateNonCachedMemory`, `MmAllocateContiguousMemorySpecifyCache`, their frees, `MmGetPhysicalAddress`: [`memory::NonCachedBuffer`], [`memory::ContiguousBuffer`], [`memory::PhysicalAddress`] |
+//! | [`paging`] | `MmLockPagableDataSection`, `MmLockPagableSectionByHandle`, `MmUnlockPagableImageSection`, `MmPageEntireDriver`, `MmResetDriverPaging`: [`pageable_static!`](crate::pageable_static), [`paging::PageableStatic`] |
+//! | [`mdl`] | `IoAllocateMdl`, `MmProbeAndLockPages` (under SEH), `MmBuildMdlForNonPagedPool`, `MmGetSystemAddressForMdlSafe`, `MmUnlockPages`, `IoFreeMdl`: [`mdl::Mdl`], [`mdl::LockedMdl`], [`mdl::SystemMapping`], [`mdl::IrpMdl`] |
+//! | [`io_space`] | `MmMapIoSpaceEx` / `MmMapIoSpace`, `MmUnmapIoSpace`, `READ_REGISTER_*`/`WRITE_REGISTER_*`: [`io_space::IoSpace`] |
+//! | [`address`] | `MmIsAddressValid`, `MmGetPhysicalAddress`: [`address::is_address_valid`], [`address::physical_address`] |
 //! | [`sys`] | the raw kernel symbols of the selected provider |
 //! | `model` (host) | the kernel model and its verifier, for tests on any host |
 //!
@@ -28,7 +34,13 @@ extern crate std;
 
 
 
+pub mod address;
+pub mod io_space;
 pub mod irql;
+pub mod lookaside;
+pub mod mdl;
+pub mod memory;
+pub mod paging;
 pub mod plain;
 pub mod pool;
 pub mod section;

@@ -123,6 +123,13 @@ statuses! {
     MAPPED_FILE_SIZE_ZERO = 0xC000_011E,
     /// `STATUS_END_OF_FILE`.
     END_OF_FILE = 0xC000_0011,
+    /// `STATUS_DATA_ERROR`: the data is not what it should be.
+    DATA_ERROR = 0xC000_003E,
+    /// `STATUS_SHARING_VIOLATION`: e.g. an exclusive lock of a pageable static
+    /// while another guard of it is alive.
+    SHARING_VIOLATION = 0xC000_0043,
+    /// `STATUS_CANNOT_DELETE`: e.g. a lookaside list with entries still out.
+    CANNOT_DELETE = 0xC000_0121,
 }
 
 impl NtStatus {

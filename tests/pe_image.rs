@@ -5,7 +5,8 @@
 //! below and checks what the loader and HVCI care about: subsystem NATIVE, the
 //! entry point is `DriverEntry`, imports only from `ntoskrnl.exe`/`HAL.dll`,
 //! no static import of `ExAllocatePool2` (resolved at run time), NX and
-//! dynamic-base flags, no writable+executable section, base relocations.
+//! dynamic-base flags, no writable+executable section, base relocations,
+//! a pageable, writable `PAGEDATA` section for `pageable_static!` data.
 //!
 //! When the build prerequisites are missing (the script exits 3), the checks
 //! are skipped with a note, unless `WDM_MEM_REQUIRE_E2E=1` is set, in which
@@ -684,6 +685,38 @@ fn no_section_is_writable_and_executable() {
     });
 }
 
+#[test]
+fn pageable_data_lies_in_a_writable_pageable_section() {
+    // The sample's `pageable_static!` (paging_ioctl.rs) goes to PAGEDATA. The
+    // loader makes PAGE* sections pageable; lld-link must not mark them
+    // IMAGE_SCN_MEM_NOT_PAGED (nor discardable), and they must stay
+    // writable and not executable (a read-only static placed in the same
+    // section by hand would make LLVM emit the whole section read-only).
+    with_driver(|pe, _| {
+        let pageable: Vec<_> = pe.sections_with_prefix("PAGE").collect();
+        let names: Vec<&str> = pe.sections.iter().map(|s| s.name.as_str()).collect();
+        assert!(
+            pageable.iter().any(|s| s.name == "PAGEDATA"),
+            "no PAGEDATA section (pageable_static! data): {names:?}"
+        );
+        for s in pageable {
+            assert!(
+                s.is_pageable(),
+                "{} is not pageable ({:#x})",
+                s.name,
+                s.characteristics
+            );
+            assert!(
+                s.has(pe::IMAGE_SCN_MEM_READ | pe::IMAGE_SCN_MEM_WRITE)
+                    && !s.has(IMAGE_SCN_MEM_EXECUTE),
+                "{} is not read-write data ({:#x})",
+                s.name,
+                s.characteristics
+            );
+        }
+    });
+}
+
 // ---------------------------------------------------------------------------
 // The parser itself, on images that exist without the cross build.
 
@@ -876,4 +909,67 @@ fn parser_reads_wines_ntoskrnl_when_installed() {
             .any(|i| i.dll.eq_ignore_ascii_case("ntdll.dll"))
     );
     assert!(pe.base_relocation_count().expect("relocations") > 0);
+}
+
+#[test]
+fn the_seh_shim_is_real_x64_seh_handled_by_the_kernel() {
+    // src/sys/seh/probe.c: MmProbeAndLockPages under __try/__except. Its
+    // RUNTIME_FUNCTION must survive the link (a GNU-target .pdata COMDAT
+    // would not, under /OPT:REF), have an exception handler, and that
+    // handler must be lld-link's thunk to the import of __C_specific_handler
+    // from ntoskrnl.exe.
+    const UNW_FLAG_EHANDLER: u8 = 1;
+    const DIR_EXCEPTION: usize = 3;
+    let u32_le = |bytes: &[u8]| u32::from_le_bytes(bytes[..4].try_into().unwrap());
+    with_driver(|pe, map| {
+        let map = map.expect("the map file names the shim");
+        let shim = pe::map_symbol_rva(map, "wdm_mem_probe_and_lock_pages")
+            .expect("the SEH shim is linked in");
+        let slot = pe::map_symbol_rva(map, "__imp___C_specific_handler")
+            .expect("an IAT slot for __C_specific_handler");
+        let (rva, size) = pe.directory(DIR_EXCEPTION);
+        let table = pe
+            .bytes_at_rva(rva, size as usize, "exception directory")
+            .expect(".pdata");
+        let function = table
+            .chunks_exact(12)
+            .find(|entry| u32_le(entry) == shim)
+            .expect("a RUNTIME_FUNCTION for the shim");
+        let unwind = u32_le(&function[8..]);
+        let header = pe
+            .bytes_at_rva(unwind, 4, "UNWIND_INFO")
+            .expect("unwind info");
+        assert_ne!(
+            (header[0] >> 3) & UNW_FLAG_EHANDLER,
+            0,
+            "the shim's unwind info has no exception handler"
+        );
+        let codes = usize::from(header[2]).next_multiple_of(2);
+        let handler_at = unwind + 4 + 2 * codes as u32;
+        let handler = u32_le(
+            pe.bytes_at_rva(handler_at, 4, "exception handler RVA")
+                .expect("handler"),
+        );
+        let thunk = pe.bytes_at_rva(handler, 6, "handler thunk").expect("thunk");
+        assert_eq!(
+            thunk[..2],
+            [0xFF, 0x25],
+            "the handler is not an import thunk (jmp [rip+disp32])"
+        );
+        let target = (handler + 6).wrapping_add(u32_le(&thunk[2..]));
+        assert_eq!(
+            target, slot,
+            "the thunk does not jump through __imp___C_specific_handler"
+        );
+        let imports = pe.imports().expect("import table");
+        let ntoskrnl = imports
+            .iter()
+            .find(|i| i.dll.eq_ignore_ascii_case("ntoskrnl.exe"))
+            .expect("ntoskrnl.exe");
+        assert!(
+            ntoskrnl
+                .symbols
+                .contains(&pe::ImportedSymbol::Name("__C_specific_handler".into()))
+        );
+    });
 }

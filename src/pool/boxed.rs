@@ -5,6 +5,7 @@ use core::{
     fmt,
     marker::PhantomData,
     ops::{Deref, DerefMut},
+    pin::Pin,
     ptr::NonNull,
 };
 
@@ -52,6 +53,17 @@ impl<T> PoolBox<T> {
         // SAFETY: `ptr` is a fresh block of `size_of::<T>()` bytes aligned for T.
         unsafe { ptr.write(value) };
         Ok(PoolBox { ptr, tag, pool, _owns: PhantomData })
+    }
+
+    /// [`new`](Self::new), pinned: for values the kernel links to, which
+    /// must not move (a [`LookasideList`](crate::lookaside::LookasideList)).
+    ///
+    /// # IRQL
+    /// As [`new`](Self::new).
+    pub fn pin(value: T, tag: PoolTag, pool: PoolType) -> NtResult<Pin<PoolBox<T>>> {
+        // SAFETY: the value lives in its own pool block, which never moves,
+        // and is dropped in place before the block is freed.
+        Self::new(value, tag, pool).map(|boxed| unsafe { Pin::new_unchecked(boxed) })
     }
 
     /// The tag of the block.

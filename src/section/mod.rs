@@ -43,7 +43,7 @@
 //! ([`Shared`], the default) offers copying accessors ([`SectionView::read`],
 //! [`SectionView::write`], [`SectionView::read_bytes`], ...) that never hold
 //! a reference into the memory, and slices only through `unsafe`. A view
-//! from [`Section::map_exclusive`] is the only mapping of an anonymous
+//! from [`SectionBuilder::map_exclusive`] is the only mapping of an anonymous
 //! section whose handle is already closed: nothing else can reach its bytes,
 //! so it dereferences to `[u8]` (and `mut` when writable).
 //!

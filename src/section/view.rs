@@ -3,12 +3,15 @@
 
 use core::{
     marker::PhantomData,
-    mem::MaybeUninit,
     ops::{Deref, DerefMut},
     ptr::{NonNull, null_mut},
 };
 
-use crate::{Irql, NtResult, NtStatus, plain::PlainData, sys};
+use crate::{
+    Irql, NtResult, NtStatus,
+    plain::{PlainData, bytes_of, read_with, volatile_copy},
+    sys,
+};
 
 mod sealed {
     pub trait Sealed {}
@@ -209,13 +212,7 @@ impl<A: ViewProtection, K: ViewKind> SectionView<A, K> {
     /// # IRQL
     /// `<= APC_LEVEL`.
     pub fn read<T: PlainData>(&self, offset: usize) -> NtResult<T> {
-        let mut value = MaybeUninit::<T>::uninit();
-        // SAFETY: a `MaybeUninit<T>` may be written as bytes.
-        let bytes = unsafe { core::slice::from_raw_parts_mut(value.as_mut_ptr().cast::<u8>(), size_of::<T>()) };
-        self.read_bytes(offset, bytes)?;
-        // SAFETY: every byte was written, and every bit pattern is a valid T
-        // (PlainData).
-        Ok(unsafe { value.assume_init() })
+        read_with(|bytes| self.read_bytes(offset, bytes))
     }
 
     /// The whole view as a slice.
@@ -276,9 +273,7 @@ impl<A: Writable, K: ViewKind> SectionView<A, K> {
     /// # IRQL
     /// `<= APC_LEVEL`.
     pub fn write<T: PlainData>(&mut self, offset: usize, value: &T) -> NtResult<()> {
-        // SAFETY: PlainData has no padding: all its bytes are initialised.
-        let bytes = unsafe { core::slice::from_raw_parts((value as *const T).cast::<u8>(), size_of::<T>()) };
-        self.write_bytes(offset, bytes)
+        self.write_bytes(offset, bytes_of(value))
     }
 
     /// The whole view as a mutable slice.
@@ -371,17 +366,4 @@ fn unmap(base: NonNull<u8>) -> NtResult<()> {
     // current process, and it is unmapped only here.
     let status = unsafe { sys::ZwUnmapViewOfSection(sys::ZwCurrentProcess(), base.as_ptr().cast()) };
     NtStatus::from_raw(status).result()
-}
-
-/// Copies `len` bytes with volatile accesses: shared memory may change under
-/// us, so the compiler must neither elide nor merge the accesses, and no
-/// reference into it is ever formed.
-///
-/// # Safety
-/// `src` is readable and `dst` writable for `len` bytes.
-unsafe fn volatile_copy(src: *const u8, dst: *mut u8, len: usize) {
-    for i in 0..len {
-        // SAFETY: `i < len`, both ranges valid per the contract.
-        unsafe { dst.add(i).write_volatile(src.add(i).read_volatile()) };
-    }
 }

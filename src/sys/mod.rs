@@ -42,12 +42,40 @@ pub use model::exports::*;
 mod cr8;
 #[cfg(not(wdm_provider = "model"))]
 pub use cr8::*;
+// The kernel model's hooks for pageable data; no-ops on real kernels.
+#[cfg(not(wdm_provider = "model"))]
+mod paging;
+#[cfg(not(wdm_provider = "model"))]
+pub use paging::*;
+// READ_REGISTER_*/WRITE_REGISTER_*: the model routes them to its devices.
+#[cfg(not(wdm_provider = "model"))]
+mod register;
+#[cfg(not(wdm_provider = "model"))]
+pub use register::*;
 
 // Named one by one: an explicit re-export shadows the same name coming from a
 // provider's glob (wdk-sys has its own POOL_FLAG_* constants).
+mod io_space;
+mod lookaside;
+mod mdl;
 mod object;
 mod pool;
 mod routine;
+pub use lookaside::{
+    ExAllocateFromLookasideListEx, ExAllocateFromNPagedLookasideList, ExAllocateFromPagedLookasideList,
+    ExFreeToLookasideListEx, ExFreeToNPagedLookasideList, ExFreeToPagedLookasideList, ExQueryDepthSList,
+    EX_DELETE_LOOKASIDE_LIST_EX, EX_INITIALIZE_LOOKASIDE_LIST_EX, GeneralLookaside, LOOKASIDE_MINIMUM_BLOCK_SIZE,
+    LookasideFields, LookasideListExRoutines, MEMORY_ALLOCATION_ALIGNMENT, PFN_EX_DELETE_LOOKASIDE_LIST_EX,
+    PFN_EX_INITIALIZE_LOOKASIDE_LIST_EX, POOL_NX_ALLOCATION, lookaside_list_ex_routines,
+};
+pub use io_space::{MM_MAP_IO_SPACE_EX, PFN_MM_MAP_IO_SPACE_EX, map_io_space};
+#[cfg(not(wdm_provider = "model"))]
+pub use mdl::probe_and_lock_pages;
+pub use mdl::{
+    ADDRESS_AND_SIZE_TO_SPAN_PAGES, MDL_MAX_BYTE_COUNT, MDL_PARTIAL_HAS_BEEN_MAPPED, MDL_WRITE_OPERATION,
+    MM_LOWEST_USER_ADDRESS, MM_USER_PROBE_ADDRESS, MdlMappingNoExecute, MdlMappingNoWrite, MmGetMdlPfnArray,
+    MmGetMdlVirtualAddress, MmGetSystemAddressForMdlSafe, MmPrepareMdlForReuse, PFN_NUMBER, mdl_flags,
+};
 pub use object::{InitializeObjectAttributes, MM_ALLOCATION_GRANULARITY, ZwCurrentProcess};
 pub use pool::{
     EX_ALLOCATE_POOL2, PFN_EX_ALLOCATE_POOL2, POOL_FLAG_CACHE_ALIGNED, POOL_FLAG_NON_PAGED,

@@ -24,6 +24,10 @@
 #[path = "../../sample-driver/src/protocol.rs"]
 #[allow(dead_code)]
 mod protocol;
+mod lookaside_checks;
+mod mdl_checks;
+mod memory_checks;
+mod paging_checks;
 mod section_checks;
 
 use core::fmt;
@@ -48,6 +52,14 @@ pub trait Driver {
     /// Opens the named section `name` from user mode (`OpenFileMappingW`),
     /// maps it read-only and returns its first `len` bytes, or the Win32 error.
     fn read_named_section(&self, name: &str, len: usize) -> Result<Vec<u8>, u32>;
+
+    /// Whether the kernel behind the device is Wine's, when the driver can
+    /// tell (the real device asks ntdll for `wine_get_version`); `None` (the
+    /// host fakes) lets a check accept the answers of either kernel, as long
+    /// as they are all that kernel's.
+    fn kernel_is_wine(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// Why an IOCTL did not produce a reply.
@@ -87,6 +99,7 @@ fn win32_name(code: u32) -> &'static str {
         50 => "ERROR_NOT_SUPPORTED",
         87 => "ERROR_INVALID_PARAMETER",
         122 => "ERROR_INSUFFICIENT_BUFFER",
+        127 => "ERROR_PROC_NOT_FOUND",
         1450 => "ERROR_NO_SYSTEM_RESOURCES",
         _ => "?",
     }
@@ -208,6 +221,22 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("section_views_coherent", section_checks::section_views_coherent),
     ("section_bad_input_statuses", section_checks::section_bad_input_statuses),
     ("section_named_shared_with_user_mode", section_checks::section_named_shared_with_user_mode),
+    ("paging_entire_driver", paging_checks::paging_entire_driver),
+    ("lookaside_non_paged_reuse", lookaside_checks::lookaside_non_paged_reuse),
+    ("lookaside_paged_reuse", lookaside_checks::lookaside_paged_reuse),
+    ("lookaside_ex_reuse_or_absent", lookaside_checks::lookaside_ex_reuse_or_absent),
+    ("lookaside_bad_requests", lookaside_checks::lookaside_bad_requests),
+    ("memory_non_cached", memory_checks::memory_non_cached),
+    ("memory_contiguous_or_unavailable", memory_checks::memory_contiguous_or_unavailable),
+    ("memory_bad_requests", memory_checks::memory_bad_requests),
+    ("mdl_out_direct_fills_caller_buffer", mdl_checks::mdl_out_direct_fills_caller_buffer),
+    ("mdl_in_direct_reads_caller_buffer", mdl_checks::mdl_in_direct_reads_caller_buffer),
+    ("mdl_neither_locks_caller_buffers", mdl_checks::mdl_neither_locks_caller_buffers),
+    ("mdl_probe_bad_pointers", mdl_checks::mdl_probe_bad_pointers),
+    ("mdl_kernel_buffers", mdl_checks::mdl_kernel_buffers),
+    ("io_space_statuses", mdl_checks::io_space_statuses),
+    ("address_checks", mdl_checks::address_checks),
+    ("mdl_driver_survived", mdl_checks::mdl_driver_survived),
 ];
 
 /// The result of one check.
@@ -421,6 +450,13 @@ mod device {
             unsafe { CloseHandle(mapping) };
             result
         }
+
+        fn kernel_is_wine(&self) -> Option<bool> {
+            use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
+            // SAFETY: NUL-terminated names; ntdll is loaded in every process.
+            let wine = unsafe { GetProcAddress(GetModuleHandleA(c"ntdll.dll".as_ptr().cast()), c"wine_get_version".as_ptr().cast()) };
+            Some(wine.is_some())
+        }
     }
 
     impl Drop for Device {
@@ -485,6 +521,9 @@ mod tests {
         dirty: bool,
         published: Cell<bool>,
         write_through: bool,
+        /// Answer the lookaside and memory IOCTLs as Wine does.
+        wine: bool,
+        no_lookaside_reuse: bool,
     }
 
     impl FakeDriver {
@@ -549,10 +588,24 @@ mod tests {
             output: &mut [u8],
         ) -> Result<usize, u32> {
             use protocol::{IOCTL_SECTION_PUBLISH, IOCTL_SECTION_ROUNDTRIP, IOCTL_SECTION_UNPUBLISH};
+            if let Some(reply) = mdl_checks::fake_reply(code, input, output, self.wine) {
+                let bytes = reply?;
+                output[..bytes.len()].copy_from_slice(&bytes);
+                return Ok(bytes.len());
+            }
             let bytes = match code {
                 IOCTL_POOL_ROUNDTRIP | IOCTL_POOL_STATS => as_bytes(&self.pool(code, input)?).to_vec(),
                 IOCTL_SECTION_ROUNDTRIP | IOCTL_SECTION_PUBLISH | IOCTL_SECTION_UNPUBLISH => {
                     as_bytes(&self.section(code, input)).to_vec()
+                }
+                protocol::IOCTL_LOOKASIDE_REUSE => {
+                    as_bytes(&lookaside_checks::fake_reply(input, self.wine, self.no_lookaside_reuse)?).to_vec()
+                }
+                protocol::IOCTL_MEMORY_NON_CACHED | protocol::IOCTL_MEMORY_CONTIGUOUS => {
+                    as_bytes(&memory_checks::fake_reply(code, input, self.wine)?).to_vec()
+                }
+                protocol::IOCTL_PAGING_ENTIRE_DRIVER => {
+                    as_bytes(&protocol::PagingReply { entire_driver_paged: 1, ..Default::default() }).to_vec()
                 }
                 _ => return Err(1),
             };
@@ -618,6 +671,16 @@ mod tests {
             },
             "section_views_coherent",
         );
+        fail(FakeDriver { no_lookaside_reuse: true, ..Default::default() }, "lookaside_paged_reuse");
+    }
+
+    #[test]
+    fn wine_answers_pass_the_lookaside_and_memory_checks() {
+        let outcomes = run_checks(&FakeDriver { wine: true, ..Default::default() }, CHECKS);
+        assert!(outcomes.iter().all(|o| o.pass), "{outcomes:#?}");
+        let details = |name: &str| outcomes.iter().find(|o| o.name == name).unwrap().details.clone();
+        assert!(details("lookaside_ex_reuse_or_absent").contains("STATUS_PROCEDURE_NOT_FOUND"));
+        assert!(details("memory_contiguous_or_unavailable").contains("STATUS_INSUFFICIENT_RESOURCES"));
     }
 
     #[test]
@@ -670,5 +733,11 @@ mod tests {
     fn protocol_layouts_are_fixed() {
         assert_eq!(size_of::<PoolRequest>(), 16);
         assert_eq!(size_of::<PoolReply>(), 40);
+        assert_eq!(size_of::<protocol::PagingRequest>(), 8);
+        assert_eq!(size_of::<protocol::PagingReply>(), 32);
+        assert_eq!(size_of::<protocol::LookasideRequest>(), 16);
+        assert_eq!(size_of::<protocol::LookasideReply>(), 40);
+        assert_eq!(size_of::<protocol::MemoryRequest>(), 24);
+        assert_eq!(size_of::<protocol::MemoryReply>(), 32);
     }
 }

@@ -1,5 +1,5 @@
 //! The I/O-manager plumbing of the sample: counted strings, DbgPrint, and
-//! METHOD_BUFFERED device-control requests.
+//! METHOD_BUFFERED device-control requests (the other methods: `direct_irp`).
 
 use core::ffi::CStr;
 
@@ -30,6 +30,10 @@ pub struct DeviceControl {
     buffer: *mut u8,
     input_len: usize,
     output_len: usize,
+    /// The IRP itself, for the other transfer methods (`direct_irp`).
+    irp: *mut IRP,
+    /// `Type3InputBuffer`: the caller's input pointer with METHOD_NEITHER.
+    type3_input: usize,
 }
 
 impl DeviceControl {
@@ -49,7 +53,24 @@ impl DeviceControl {
             buffer: unsafe { (*irp).AssociatedIrp.SystemBuffer }.cast(),
             input_len: parameters.InputBufferLength as usize,
             output_len: parameters.OutputBufferLength as usize,
+            irp,
+            type3_input: parameters.Type3InputBuffer as usize,
         }
+    }
+
+    /// The IRP, valid until this request is completed.
+    pub fn irp(&self) -> *mut IRP {
+        self.irp
+    }
+
+    /// `InputBufferLength` and `OutputBufferLength`.
+    pub fn lengths(&self) -> (usize, usize) {
+        (self.input_len, self.output_len)
+    }
+
+    /// `Type3InputBuffer` (METHOD_NEITHER: the caller's input pointer).
+    pub fn type3_input(&self) -> usize {
+        self.type3_input
     }
 
     /// The IOCTL code.

@@ -8,7 +8,13 @@
 
 #![no_std]
 
+pub mod direct_irp;
+pub mod io_space_ioctl;
 pub mod irp;
+pub mod lookaside_ioctl;
+pub mod mdl_ioctl;
+pub mod memory_ioctl;
+pub mod paging_ioctl;
 pub mod pool_ioctl;
 pub mod protocol;
 pub mod section_ioctl;
@@ -36,6 +42,9 @@ static SYMLINK_NAME: [u16; 24] = utf16(b"\\DosDevices\\WdmMemSample");
 pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry: PUNICODE_STRING) -> NTSTATUS {
     // SAFETY: the I/O manager passes a valid, exclusively ours driver object.
     let driver = unsafe { &mut *driver };
+    if let Err(status) = lookaside_ioctl::create_lists() {
+        return status.to_raw();
+    }
     let mut device: PDEVICE_OBJECT = null_mut();
     let mut device_name = irp::unicode(&DEVICE_NAME);
     // SAFETY: valid driver object and name; `device` receives the new object.
@@ -51,6 +60,7 @@ pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry
         )
     };
     if !NtStatus::from_raw(status).is_success() {
+        lookaside_ioctl::delete_lists();
         return status;
     }
     let mut link_name = irp::unicode(&SYMLINK_NAME);
@@ -59,6 +69,7 @@ pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry
     if !NtStatus::from_raw(status).is_success() {
         // SAFETY: `device` was created above and nothing references it yet.
         unsafe { sys::IoDeleteDevice(device) };
+        lookaside_ioctl::delete_lists();
         return status;
     }
     driver.MajorFunction[sys::IRP_MJ_CREATE as usize] = Some(dispatch_create_close);
@@ -83,6 +94,9 @@ unsafe extern "C" fn driver_unload(driver: *mut DRIVER_OBJECT) {
     // SAFETY: the driver object is valid; its only device was created in
     // DriverEntry and no IRP is in flight at unload.
     unsafe { sys::IoDeleteDevice((*driver).DeviceObject) };
+    if !lookaside_ioctl::delete_lists() {
+        irp::debug_print(c"wdm-mem-sample: unload: a lookaside list still has entries out");
+    }
     let stats = pool::stats();
     if stats.allocations == 0 {
         irp::debug_print(c"wdm-mem-sample: unload: 0 pool allocations outstanding");
@@ -110,6 +124,19 @@ static IOCTLS: &[(u32, Handler)] = &[
     (protocol::IOCTL_SECTION_ROUNDTRIP, section_ioctl::roundtrip_ioctl),
     (protocol::IOCTL_SECTION_PUBLISH, section_ioctl::publish_ioctl),
     (protocol::IOCTL_SECTION_UNPUBLISH, section_ioctl::unpublish_ioctl),
+    (protocol::IOCTL_PAGING_WRITE, paging_ioctl::write_ioctl),
+    (protocol::IOCTL_PAGING_READ, paging_ioctl::read_ioctl),
+    (protocol::IOCTL_PAGING_ENTIRE_DRIVER, paging_ioctl::entire_driver_ioctl),
+    (protocol::IOCTL_LOOKASIDE_REUSE, lookaside_ioctl::reuse_ioctl),
+    (protocol::IOCTL_MEMORY_NON_CACHED, memory_ioctl::non_cached_ioctl),
+    (protocol::IOCTL_MEMORY_CONTIGUOUS, memory_ioctl::contiguous_ioctl),
+    (protocol::IOCTL_MDL_OUT_DIRECT, mdl_ioctl::out_direct_ioctl),
+    (protocol::IOCTL_MDL_IN_DIRECT, mdl_ioctl::in_direct_ioctl),
+    (protocol::IOCTL_MDL_NEITHER, mdl_ioctl::neither_ioctl),
+    (protocol::IOCTL_MDL_PROBE, mdl_ioctl::probe_ioctl),
+    (protocol::IOCTL_MDL_KERNEL_BUFFERS, mdl_ioctl::kernel_buffers_ioctl),
+    (protocol::IOCTL_IO_SPACE_READ, io_space_ioctl::read_ioctl),
+    (protocol::IOCTL_ADDRESS_QUERY, io_space_ioctl::address_ioctl),
 ];
 
 /// IRP_MJ_DEVICE_CONTROL: routes each IOCTL to its handler.

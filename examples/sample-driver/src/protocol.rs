@@ -124,3 +124,285 @@ pub struct SectionReply {
     /// What the kernel mapped for the read-only view (page multiple).
     pub mapped_size: u64,
 }
+
+/// Store [`PagingRequest::value`] in the driver's pageable static (exclusive
+/// lock, then unlock). Output [`PagingReply`]. Not sent under Wine, whose
+/// `MmLockPagableDataSection` aborts the driver's process.
+pub const IOCTL_PAGING_WRITE: u32 = ctl_code(0x820, METHOD_BUFFERED);
+/// Read the pageable static under a shared lock and, at DISPATCH_LEVEL,
+/// under a second one taken by handle. Output [`PagingReply`]. Not sent
+/// under Wine (as [`IOCTL_PAGING_WRITE`]).
+pub const IOCTL_PAGING_READ: u32 = ctl_code(0x821, METHOD_BUFFERED);
+/// Make the whole driver pageable (`MmPageEntireDriver`), then reset it
+/// (`MmResetDriverPaging`). Output [`PagingReply`]. Runs under Wine too.
+pub const IOCTL_PAGING_ENTIRE_DRIVER: u32 = ctl_code(0x822, METHOD_BUFFERED);
+
+/// Input of [`IOCTL_PAGING_WRITE`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PagingRequest {
+    /// The value to store.
+    pub value: u64,
+}
+
+/// Output of the paging IOCTLs.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PagingReply {
+    /// The pageable static's value.
+    pub value: u64,
+    /// The same value, read at DISPATCH_LEVEL ([`IOCTL_PAGING_READ`]).
+    pub value_at_dispatch: u64,
+    /// Writes since the driver was loaded.
+    pub writes: u64,
+    /// 1 if the section's handle was known before the request: its locks
+    /// then all went through `MmLockPagableSectionByHandle`.
+    pub handle_was_cached: u32,
+    /// 1 when [`IOCTL_PAGING_ENTIRE_DRIVER`] paged the driver and reset it.
+    pub entire_driver_paged: u32,
+}
+
+/// Allocate [`LookasideRequest::count`] entries at once from one of the
+/// driver's lookaside lists (each written and checked), free them all,
+/// [`LookasideRequest::rounds`] times. Output [`LookasideReply`]: the list's
+/// own counters show the reuse. [`LOOKASIDE_EX`] fails with
+/// `STATUS_PROCEDURE_NOT_FOUND` where the kernel has no
+/// `ExInitializeLookasideListEx` (Wine).
+pub const IOCTL_LOOKASIDE_REUSE: u32 = ctl_code(0x830, METHOD_BUFFERED);
+/// [`LookasideRequest::list`]: the driver's `NPAGED_LOOKASIDE_LIST`.
+pub const LOOKASIDE_NON_PAGED: u32 = 0;
+/// ... its `PAGED_LOOKASIDE_LIST`.
+pub const LOOKASIDE_PAGED: u32 = 1;
+/// ... its `LOOKASIDE_LIST_EX` (non-paged entries).
+pub const LOOKASIDE_EX: u32 = 2;
+/// The most entries one request may hold at once.
+pub const LOOKASIDE_MAX_COUNT: u32 = 16;
+/// The size of the lists' entries.
+pub const LOOKASIDE_ENTRY_SIZE: u32 = 64;
+
+/// Input of [`IOCTL_LOOKASIDE_REUSE`]; a bad list, a count of 0 or above
+/// [`LOOKASIDE_MAX_COUNT`], 0 rounds: `STATUS_INVALID_PARAMETER`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LookasideRequest {
+    /// [`LOOKASIDE_NON_PAGED`], [`LOOKASIDE_PAGED`] or [`LOOKASIDE_EX`].
+    pub list: u32,
+    /// Entries held at once.
+    pub count: u32,
+    /// Rounds of `count` allocations and frees (at most 16).
+    pub rounds: u32,
+    /// Padding; must be zero.
+    pub reserved: u32,
+}
+
+/// Output of [`IOCTL_LOOKASIDE_REUSE`]: what the list's counters
+/// (`GENERAL_LOOKASIDE`) did during the request, and its state after it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LookasideReply {
+    /// `TotalAllocates` during the request.
+    pub allocates: u32,
+    /// `AllocateMisses` during the request (entries that came from the pool).
+    pub allocate_misses: u32,
+    /// `TotalFrees` during the request.
+    pub frees: u32,
+    /// `FreeMisses` during the request (entries that went back to the pool).
+    pub free_misses: u32,
+    /// `Depth` after the request.
+    pub depth: u32,
+    /// Entries the list holds after the request.
+    pub cached: u32,
+    /// Entries of the list still alive after the request (0).
+    pub entries_out: u32,
+    /// The size of an entry.
+    pub entry_size: u32,
+    /// 1 if every entry kept what was written into it while held.
+    pub contents_ok: u32,
+    /// Padding.
+    pub reserved: u32,
+}
+
+/// Allocate a non-cached buffer of [`MemoryRequest::size`] bytes, check it
+/// is zeroed, fill it, sum it, free it. Output [`MemoryReply`].
+pub const IOCTL_MEMORY_NON_CACHED: u32 = ctl_code(0x840, METHOD_BUFFERED);
+/// The same with a physically contiguous, cached buffer below
+/// [`MemoryRequest::highest`], not crossing [`MemoryRequest::boundary`].
+/// Under Wine, whose `MmAllocateContiguousMemorySpecifyCache` returns NULL:
+/// `STATUS_INSUFFICIENT_RESOURCES`.
+pub const IOCTL_MEMORY_CONTIGUOUS: u32 = ctl_code(0x841, METHOD_BUFFERED);
+
+/// Input of the memory IOCTLs; a size of 0, or contiguous limits no buffer
+/// can meet: `STATUS_INVALID_PARAMETER`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryRequest {
+    /// Bytes to allocate.
+    pub size: u32,
+    /// Byte written over the whole buffer.
+    pub fill: u8,
+    /// Padding; must be zero.
+    pub reserved: [u8; 3],
+    /// Highest acceptable physical address ([`IOCTL_MEMORY_CONTIGUOUS`]).
+    pub highest: u64,
+    /// Physical boundary not to cross, 0 for none ([`IOCTL_MEMORY_CONTIGUOUS`]).
+    pub boundary: u64,
+}
+
+/// Output of the memory IOCTLs.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryReply {
+    /// Sum of the buffer's bytes after filling ([`expected_checksum`]).
+    pub checksum: u64,
+    /// `MmGetPhysicalAddress` of the first byte (under Wine, the virtual
+    /// address).
+    pub physical_address: u64,
+    /// Bytes allocated.
+    pub size: u32,
+    /// 1 if the buffer was all zero before it was filled.
+    pub was_zeroed: u32,
+    /// Address of the buffer modulo the page size (0: page-aligned).
+    pub misalignment: u32,
+    /// Padding.
+    pub reserved: u32,
+}
+
+/// `METHOD_IN_DIRECT`: the second buffer reaches the driver as an MDL locked
+/// for reading.
+pub const METHOD_IN_DIRECT: u32 = 1;
+/// `METHOD_OUT_DIRECT`: the second buffer reaches the driver as an MDL
+/// locked for writing.
+pub const METHOD_OUT_DIRECT: u32 = 2;
+/// `METHOD_NEITHER`: the driver gets the caller's raw pointers.
+pub const METHOD_NEITHER: u32 = 3;
+
+/// Fill the caller's output buffer, through the IRP's MDL, with
+/// [`pattern_byte`]`(fill, i)`. Input [`MdlFillRequest`]; the IOCTL returns
+/// the buffer's length as its byte count. Works under Wine too, whose I/O
+/// manager gives the driver a pre-mapped MDL of a copy of the buffer.
+pub const IOCTL_MDL_OUT_DIRECT: u32 = ctl_code(0x850, METHOD_OUT_DIRECT);
+/// Sum the bytes of the caller's second buffer, read through the IRP's MDL:
+/// `STATUS_SUCCESS` if the sum is [`MdlSumRequest::expected`],
+/// `STATUS_DATA_ERROR` otherwise.
+pub const IOCTL_MDL_IN_DIRECT: u32 = ctl_code(0x851, METHOD_IN_DIRECT);
+/// Lock the caller's input buffer for reading and its output buffer for
+/// writing (raw METHOD_NEITHER pointers, probed in user mode under SEH),
+/// and copy the input reversed into the output. Under Wine the probe does
+/// nothing and the mapping is NULL: `STATUS_INSUFFICIENT_RESOURCES`.
+pub const IOCTL_MDL_NEITHER: u32 = ctl_code(0x852, METHOD_NEITHER);
+/// Lock and sum the user range an [`MdlProbeRequest`] names (a pointer
+/// inside a request); output [`MdlReply`], whose status is the crate's.
+pub const IOCTL_MDL_PROBE: u32 = ctl_code(0x853, METHOD_BUFFERED);
+/// A non-paged pool buffer described with `MmBuildMdlForNonPagedPool`, and
+/// a kernel-mode probe of another, each mapped and checked; output
+/// [`MdlKernelReply`].
+pub const IOCTL_MDL_KERNEL_BUFFERS: u32 = ctl_code(0x854, METHOD_BUFFERED);
+/// Map the driver's own non-paged page by its physical address
+/// (`MmMapIoSpaceEx`/`MmMapIoSpace`, cached) and read the `u32` at
+/// [`IoSpaceRequest::offset`]; output [`IoSpaceReply`]. The driver never
+/// maps a physical address a caller chooses.
+pub const IOCTL_IO_SPACE_READ: u32 = ctl_code(0x860, METHOD_BUFFERED);
+/// `MmIsAddressValid` and `MmGetPhysicalAddress` of a pool buffer and of
+/// NULL; output [`AddressReply`].
+pub const IOCTL_ADDRESS_QUERY: u32 = ctl_code(0x861, METHOD_BUFFERED);
+
+/// The byte [`IOCTL_MDL_OUT_DIRECT`] writes at `index`.
+pub const fn pattern_byte(fill: u8, index: usize) -> u8 {
+    fill.wrapping_add(index as u8)
+}
+
+/// The `u32` the driver's page holds at `offset` for [`IOCTL_IO_SPACE_READ`].
+pub const fn io_space_word(offset: u64) -> u32 {
+    0xA5A5_0000 | offset as u32
+}
+
+/// The driver's page for [`IOCTL_IO_SPACE_READ`]: one page.
+pub const IO_SPACE_PAGE: u64 = 4096;
+
+/// Input of [`IOCTL_MDL_OUT_DIRECT`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MdlFillRequest {
+    /// The pattern's first byte.
+    pub fill: u8,
+    /// Padding; must be zero.
+    pub reserved: [u8; 7],
+}
+
+/// Input of [`IOCTL_MDL_IN_DIRECT`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MdlSumRequest {
+    /// The sum of the second buffer's bytes the caller expects.
+    pub expected: u64,
+}
+
+/// Input of [`IOCTL_MDL_PROBE`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MdlProbeRequest {
+    /// A user address of the calling process.
+    pub address: u64,
+    /// Bytes to lock.
+    pub len: u64,
+    /// 1 to lock for writing (the driver still only reads).
+    pub write: u32,
+    /// Padding; must be zero.
+    pub reserved: u32,
+}
+
+/// Output of [`IOCTL_MDL_PROBE`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MdlReply {
+    /// NTSTATUS of locking and mapping the range (0 when they succeeded).
+    pub status: i32,
+    /// Padding.
+    pub reserved: u32,
+    /// The sum of the range's bytes (when `status` is 0).
+    pub checksum: u64,
+}
+
+/// Output of [`IOCTL_MDL_KERNEL_BUFFERS`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MdlKernelReply {
+    /// NTSTATUS of the non-paged pool buffer's MDL and mapping.
+    pub built: i32,
+    /// NTSTATUS of the kernel-mode probe, lock and mapping.
+    pub probed: i32,
+}
+
+/// Input of [`IOCTL_IO_SPACE_READ`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoSpaceRequest {
+    /// Bytes to map, at most [`IO_SPACE_PAGE`].
+    pub len: u64,
+    /// Offset of the `u32` to read.
+    pub offset: u64,
+}
+
+/// Output of [`IOCTL_IO_SPACE_READ`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoSpaceReply {
+    /// NTSTATUS of the mapping and the read (0 when they succeeded).
+    pub status: i32,
+    /// The value read ([`io_space_word`] of the offset).
+    pub value: u32,
+}
+
+/// Output of [`IOCTL_ADDRESS_QUERY`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AddressReply {
+    /// 1 if `MmIsAddressValid` says the driver's pool buffer is valid.
+    pub pool_valid: u32,
+    /// 1 if it says NULL is valid.
+    pub null_valid: u32,
+    /// 1 if `MmGetPhysicalAddress` of the pool buffer is not 0.
+    pub pool_physical_known: u32,
+    /// 1 if `MmGetPhysicalAddress` of NULL is not 0.
+    pub null_physical_known: u32,
+}

@@ -11,7 +11,12 @@ use std::{
 
 use super::{
     faults::{Call, Fault, Faults},
+    io_space::IoSpaceState,
     irql,
+    lookaside::LookasideState,
+    mdl::MdlState,
+    memory::MemoryState,
+    paging::{self, PageableSection, PagingState},
     pool::{PoolState, PoolUsage},
     section::ObjectState,
     verifier::{BugCheck, Report, Violation},
@@ -22,7 +27,12 @@ use crate::Irql;
 #[derive(Default)]
 pub(super) struct State {
     pub(super) pool: PoolState,
+    pub(super) lookaside: LookasideState,
+    pub(super) memory: MemoryState,
     pub(super) objects: ObjectState,
+    pub(super) paging: PagingState,
+    pub(super) mdl: MdlState,
+    pub(super) io_space: IoSpaceState,
     pub(super) faults: Faults,
     pub(super) violations: Vec<Violation>,
     pub(super) missing_exports: Vec<String>,
@@ -161,6 +171,21 @@ impl Kernel {
         self.handle.state().pool.usage()
     }
 
+    /// The pageable section `name` (the section of a `pageable_static!`,
+    /// `"PAGEDATA"` unless it names another) as this session sees it: lock
+    /// count, residency, calls. `None` until a static of that section was
+    /// first locked in this process.
+    pub fn pageable_section(&self, name: &str) -> Option<PageableSection> {
+        let index = paging::section_named(name)?;
+        Some(self.handle.state().paging.section(index))
+    }
+
+    /// Whether `MmPageEntireDriver` is in effect (not undone by
+    /// `MmResetDriverPaging`).
+    pub fn entire_driver_pageable(&self) -> bool {
+        self.handle.state().paging.entire_driver_pageable
+    }
+
     /// The violations so far, without unloading.
     pub fn violations(&self) -> Vec<Violation> {
         self.handle.state().violations.clone()
@@ -179,11 +204,22 @@ impl Kernel {
         self.finish().assert_clean();
     }
 
+    /// The session's state, for the areas of the model that give `Kernel`
+    /// methods in their own files (`mdl.rs`, `io_space.rs`).
+    pub(super) fn state(&self) -> MutexGuard<'_, State> {
+        self.handle.state()
+    }
+
     fn unload(&mut self) -> Report {
         let mut state = self.handle.state();
         let state = &mut *state;
+        state.lookaside.report_leaks(&mut state.violations);
+        state.memory.report_leaks(&mut state.violations);
         state.pool.report_leaks(&mut state.violations);
         state.objects.report_leaks(&mut state.violations);
+        state.paging.report_leaks(&mut state.violations);
+        state.mdl.report_leaks(&mut state.violations);
+        state.io_space.report_leaks(&mut state.violations);
         Report { violations: std::mem::take(&mut state.violations) }
     }
 }

@@ -9,14 +9,27 @@
 
 pub(crate) mod exports;
 mod faults;
+mod io_space;
 mod irql;
 mod kernel;
+mod lookaside;
+mod mdl;
+mod memory;
 mod memory_file;
+mod paging;
 mod pool;
 mod section;
 mod verifier;
 
 pub use faults::{Call, Fault};
+pub use io_space::{Device, IO_SPACE_BAD_UNMAP, IO_SPACE_LEAKED, RegisterAccess, RegisterValue};
 pub use kernel::{EnteredKernel, Kernel, KernelHandle};
+pub use lookaside::{
+    LIST_ENTRY_CORRUPTED, LOOKASIDE_BAD_PARAMETER, LOOKASIDE_DOUBLE_FREE, LOOKASIDE_ENTRIES_OUTSTANDING,
+    LOOKASIDE_USED_AFTER_DELETE, LOOKASIDE_WRONG_LIST,
+};
+pub use mdl::{MDL_BAD_UNMAP, MDL_LEAKED, MDL_NOT_MODELLED, UserRange};
+pub use memory::{MEMORY_BAD_FREE, MEMORY_LEAKED, PHYSICAL_MEMORY};
+pub use paging::PageableSection;
 pub use pool::{PoolBlock, PoolUsage};
 pub use verifier::{BugCheck, Report, Violation};

@@ -25,6 +25,27 @@ impl BugCheck {
     pub const DRIVER_VERIFIER_DETECTED_VIOLATION: u32 = 0xC4;
     /// `DRIVER_IRQL_NOT_LESS_OR_EQUAL`.
     pub const DRIVER_IRQL_NOT_LESS_OR_EQUAL: u32 = 0xD1;
+    /// `MEMORY_MANAGEMENT`: e.g. an unbalanced `MmUnlockPagableImageSection`
+    /// (parameter 1 = 0x1010).
+    pub const MEMORY_MANAGEMENT: u32 = 0x1A;
+    /// `DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS`: e.g. a
+    /// lookaside list not deleted before unload.
+    pub const DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS: u32 = 0xCE;
+    /// `KERNEL_SECURITY_CHECK_FAILURE`: e.g. a corrupted `LIST_ENTRY`
+    /// (parameter 1 = 3).
+    pub const KERNEL_SECURITY_CHECK_FAILURE: u32 = 0x139;
+    /// `KMODE_EXCEPTION_NOT_HANDLED`: e.g. `MmProbeAndLockPages` raising
+    /// outside `__try` (parameter 1: the exception code).
+    pub const KMODE_EXCEPTION_NOT_HANDLED: u32 = 0x1E;
+    /// `PAGE_FAULT_IN_NONPAGED_AREA`: e.g. a register access outside any I/O
+    /// mapping (parameter 1: the address).
+    pub const PAGE_FAULT_IN_NONPAGED_AREA: u32 = 0x50;
+    /// `ATTEMPTED_WRITE_TO_READONLY_MEMORY`: e.g. a register write through a
+    /// read-only I/O mapping (parameter 1: the address).
+    pub const ATTEMPTED_WRITE_TO_READONLY_MEMORY: u32 = 0xBE;
+    /// `DRIVER_LEFT_LOCKED_PAGES_IN_PROCESS`: pages still locked at unload
+    /// (parameter 3: the MDL, parameter 4: the pages).
+    pub const DRIVER_LEFT_LOCKED_PAGES_IN_PROCESS: u32 = 0xCB;
 
     /// The symbolic name of [`code`](Self::code), when the model raises it.
     pub fn name(&self) -> &'static str {
@@ -35,6 +56,15 @@ impl BugCheck {
             Self::BAD_POOL_CALLER => "BAD_POOL_CALLER",
             Self::DRIVER_VERIFIER_DETECTED_VIOLATION => "DRIVER_VERIFIER_DETECTED_VIOLATION",
             Self::DRIVER_IRQL_NOT_LESS_OR_EQUAL => "DRIVER_IRQL_NOT_LESS_OR_EQUAL",
+            Self::MEMORY_MANAGEMENT => "MEMORY_MANAGEMENT",
+            Self::DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS => {
+                "DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS"
+            }
+            Self::KERNEL_SECURITY_CHECK_FAILURE => "KERNEL_SECURITY_CHECK_FAILURE",
+            Self::KMODE_EXCEPTION_NOT_HANDLED => "KMODE_EXCEPTION_NOT_HANDLED",
+            Self::PAGE_FAULT_IN_NONPAGED_AREA => "PAGE_FAULT_IN_NONPAGED_AREA",
+            Self::ATTEMPTED_WRITE_TO_READONLY_MEMORY => "ATTEMPTED_WRITE_TO_READONLY_MEMORY",
+            Self::DRIVER_LEFT_LOCKED_PAGES_IN_PROCESS => "DRIVER_LEFT_LOCKED_PAGES_IN_PROCESS",
             _ => "BUG_CHECK",
         }
     }

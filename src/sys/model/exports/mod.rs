@@ -2,19 +2,29 @@
 //! signatures of the bindings, so that `crate::sys` exports the same
 //! identifiers for every provider. One file per area of the kernel.
 
+mod io_space;
 mod irql;
+mod lookaside;
+mod mdl;
+mod memory;
+mod paging;
 mod pool;
 mod section;
 
 use std::{format, string::String};
 
-pub use self::{irql::*, pool::*, section::*};
+pub use self::{irql::*, lookaside::*, memory::*, pool::*, section::*};
+pub use self::{io_space::*, mdl::*};
+pub use self::paging::*;
 use super::{
     irql as thread_irql,
     kernel::{State, with_state},
     verifier::BugCheck,
 };
-use crate::sys::{PFN_EX_ALLOCATE_POOL2, PUNICODE_STRING, PVOID};
+use crate::sys::{
+    PFN_EX_ALLOCATE_POOL2, PFN_EX_DELETE_LOOKASIDE_LIST_EX, PFN_EX_INITIALIZE_LOOKASIDE_LIST_EX, PFN_MM_MAP_IO_SPACE_EX,
+    PUNICODE_STRING, PVOID,
+};
 
 /// Parameter 1 of the model's DDI-compliance bug check (0xC4) for a routine
 /// called above its documented maximum IRQL. Driver Verifier's DDI checks use
@@ -40,6 +50,11 @@ pub(super) fn irql_above(state: &mut State, routine: &str, max: u8) -> bool {
 fn export(name: &str) -> Option<usize> {
     match name {
         "ExAllocatePool2" => Some(pool::ex_allocate_pool2 as PFN_EX_ALLOCATE_POOL2 as usize),
+        "ExInitializeLookasideListEx" => {
+            Some(lookaside::ex_initialize_lookaside_list_ex as PFN_EX_INITIALIZE_LOOKASIDE_LIST_EX as usize)
+        }
+        "ExDeleteLookasideListEx" => Some(lookaside::ex_delete_lookaside_list_ex as PFN_EX_DELETE_LOOKASIDE_LIST_EX as usize),
+        "MmMapIoSpaceEx" => Some(io_space::mm_map_io_space_ex as PFN_MM_MAP_IO_SPACE_EX as usize),
         _ => None,
     }
 }

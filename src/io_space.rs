@@ -1,0 +1,290 @@
+//! Device memory: [`IoSpace`], a mapping of a device's registers
+//! (`MmMapIoSpaceEx` where the kernel has it, resolved at run time, else
+//! `MmMapIoSpace`), unmapped with `MmUnmapIoSpace` on drop, with volatile
+//! register accesses (`READ_REGISTER_*`/`WRITE_REGISTER_*`) of `u8`, `u16`,
+//! `u32` and `u64`: checked at compile time when the offset is a constant
+//! (`read32::<0x10>()`), at run time otherwise (`try_read32(offset)`).
+//! [`PhysicalAddress`] and [`CacheType`] are [`crate::memory`]'s.
+//!
+//! The shape is Rust-for-Linux's `Io<SIZE>`: `SIZE` is the size known at
+//! compile time (the mapping is at least that long), [`IoSpace::len`] the
+//! size mapped.
+//!
+//! Where it runs: on Windows 10 and later `MmMapIoSpaceEx` maps with the
+//! page protection asked for; older kernels get `MmMapIoSpace`, which maps
+//! read-write (a read-only `IoSpace` still has no write method). Under Wine
+//! `MmMapIoSpaceEx` does not exist and `MmMapIoSpace` returns NULL:
+//! [`IoSpace::map`] answers `STATUS_INSUFFICIENT_RESOURCES`. The kernel
+//! model maps simulated devices (`model::Kernel::add_device`).
+
+use core::{fmt, marker::PhantomData, ptr::NonNull};
+
+use crate::{Irql, NtResult, NtStatus, section::ViewProtection, sys};
+
+/// The physical-address and cache types are the memory module's.
+pub use crate::memory::{CacheType, PhysicalAddress};
+/// The protections are the section views' markers.
+pub use crate::section::{ReadOnly, ReadWrite};
+
+/// The `PAGE_*` bit `MmMapIoSpaceEx` takes for `cache`; the cache types it
+/// cannot express are [`NtStatus::INVALID_PARAMETER`].
+fn page_flags(cache: CacheType) -> NtResult<u32> {
+    match cache {
+        CacheType::NonCached => Ok(sys::PAGE_NOCACHE),
+        CacheType::Cached => Ok(0),
+        CacheType::WriteCombined => Ok(sys::PAGE_WRITECOMBINE),
+        _ => Err(NtStatus::INVALID_PARAMETER),
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// The page protection of a mapping, as a type: the section views' markers
+/// [`ReadOnly`] (registers can only be read) and [`ReadWrite`].
+pub trait IoProtection: ViewProtection + sealed::Sealed {}
+impl sealed::Sealed for ReadOnly {}
+impl sealed::Sealed for ReadWrite {}
+impl IoProtection for ReadOnly {}
+impl IoProtection for ReadWrite {}
+
+/// A mapping of device memory, `MmUnmapIoSpace`d on drop. Not `Clone`: it
+/// owns the mapping.
+///
+/// `SIZE` is the size known at compile time: `read32::<OFFSET>()` and the
+/// like check `OFFSET` against it when the crate is compiled.
+/// `try_read32(offset)` and the like check against the size mapped, at run
+/// time. `A` is [`ReadWrite`] (the default) or [`ReadOnly`], which has no
+/// write methods.
+///
+/// ```
+/// # let kernel = wdm_mem::model::Kernel::new();
+/// # kernel.add_device(0x4_0000_0000, 0x100).set_register(0x10, 0x1234_5678u32);
+/// use wdm_mem::io_space::{CacheType, IoSpace, PhysicalAddress};
+///
+/// let registers = IoSpace::<0x100>::map(PhysicalAddress::new(0x4_0000_0000), 0x100, CacheType::NonCached)?;
+/// let id = registers.read32::<0x10>();          // offset checked at compile time
+/// registers.write32::<0x20>(id);
+/// assert_eq!(registers.try_read32(0x20)?, id);  // offset checked at run time
+/// assert!(registers.try_read32(0x100).is_err()); // past the end
+/// # drop(registers);
+/// # kernel.assert_clean();
+/// # Ok::<(), wdm_mem::NtStatus>(())
+/// ```
+///
+/// An offset past a constant-size mapping does not compile:
+///
+/// ```compile_fail,E0080
+/// # use wdm_mem::io_space::{CacheType, IoSpace, PhysicalAddress};
+/// let registers = IoSpace::<0x100>::map(PhysicalAddress::new(0x4_0000_0000), 0x100, CacheType::NonCached).unwrap();
+/// let status = registers.read32::<0x100>(); // the register would end at 0x104
+/// ```
+///
+/// nor does a misaligned one, nor a write through a read-only mapping:
+///
+/// ```compile_fail,E0080
+/// # use wdm_mem::io_space::{CacheType, IoSpace, PhysicalAddress};
+/// let registers = IoSpace::<0x100>::map(PhysicalAddress::new(0x4_0000_0000), 0x100, CacheType::NonCached).unwrap();
+/// let status = registers.read32::<0x2>();
+/// ```
+///
+/// ```compile_fail,E0599
+/// # use wdm_mem::{io_space::IoSpace, section::ReadOnly};
+/// fn reset(registers: &IoSpace<0x100, ReadOnly>) {
+///     registers.write32::<0x0>(1);
+/// }
+/// ```
+///
+/// # Invariants
+/// `base` is the address `MmMapIoSpace(Ex)` returned for `len` bytes
+/// (`len >= SIZE`, `len > 0`) of device memory at `physical`, mapped with
+/// protection `A::PAGE`; it is unmapped exactly once, in `Drop`.
+pub struct IoSpace<const SIZE: usize = 0, A: IoProtection = ReadWrite> {
+    base: NonNull<u8>,
+    len: usize,
+    physical: PhysicalAddress,
+    _protection: PhantomData<fn() -> A>,
+}
+
+// SAFETY: a mapping of device memory in system space is valid in every
+// process context and on every processor; register accesses are volatile
+// operations that the device, not Rust, serialises.
+unsafe impl<const SIZE: usize, A: IoProtection> Send for IoSpace<SIZE, A> {}
+// SAFETY: as above: every method takes `&self` and performs single
+// volatile accesses.
+unsafe impl<const SIZE: usize, A: IoProtection> Sync for IoSpace<SIZE, A> {}
+
+/// Whether a `T` register at `offset` lies inside `size` bytes and is
+/// aligned for `T`.
+const fn fits<T>(offset: usize, size: usize) -> bool {
+    let width = size_of::<T>();
+    match offset.checked_add(width) {
+        Some(end) => end <= size && offset % width == 0,
+        None => false,
+    }
+}
+
+impl<const SIZE: usize, A: IoProtection> IoSpace<SIZE, A> {
+    /// Maps `len` bytes of device memory at `physical` with `cache`.
+    ///
+    /// Errors: [`NtStatus::INVALID_PARAMETER`] for `len == 0`, `len < SIZE`,
+    /// a range that overflows the physical address space, or a cache type
+    /// other than non-cached, cached and write-combined (what
+    /// `MmMapIoSpaceEx` can express),
+    /// [`NtStatus::INVALID_LEVEL`] above DISPATCH_LEVEL,
+    /// [`NtStatus::INSUFFICIENT_RESOURCES`] when the kernel returns NULL
+    /// (no mapping possible, or Wine).
+    ///
+    /// # Which memory
+    /// The range must be a device's memory that this driver owns (a
+    /// resource the PnP manager assigned to it): mapping RAM or another
+    /// driver's device is not undefined behaviour in this process, but it is
+    /// wrong. The kernel refuses some of it (RAM, on recent Windows).
+    ///
+    /// # IRQL
+    /// `<= DISPATCH_LEVEL` (`MmMapIoSpaceEx` is looked up at PASSIVE_LEVEL
+    /// only; above it, until then, `MmMapIoSpace` is used).
+    pub fn map(physical: PhysicalAddress, len: usize, cache: CacheType) -> NtResult<Self> {
+        Irql::ensure_at_most(Irql::DISPATCH)?;
+        if len == 0 || len < SIZE || physical.checked_add(len as u64).is_none() {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+        let protect = A::PAGE | page_flags(cache)?;
+        // SAFETY: the IRQL is at most DISPATCH_LEVEL; which range the driver
+        // maps is its own responsibility (see above), not a memory-safety
+        // matter for this crate: the mapping is only ever accessed through
+        // the volatile register accessors below.
+        let base = unsafe { sys::map_io_space(physical.to_raw(), len as sys::SIZE_T, protect) };
+        let base = NonNull::new(base.cast::<u8>()).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        Ok(IoSpace { base, len, physical, _protection: PhantomData })
+    }
+
+    /// The bytes mapped (at least `SIZE`).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Never true: a mapping has at least one byte.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The physical address of the first byte.
+    pub fn physical_address(&self) -> PhysicalAddress {
+        self.physical
+    }
+
+    /// The register of type `T` at `offset`, which the caller checked.
+    fn register<T>(&self, offset: usize) -> *mut T {
+        debug_assert!(fits::<T>(offset, self.len));
+        self.base.as_ptr().wrapping_add(offset).cast()
+    }
+
+    /// The register of type `T` at `offset`: [`NtStatus::INVALID_PARAMETER`]
+    /// past the end, [`NtStatus::DATATYPE_MISALIGNMENT`] when misaligned.
+    fn checked<T>(&self, offset: usize) -> NtResult<*mut T> {
+        match offset.checked_add(size_of::<T>()) {
+            Some(end) if end <= self.len => {}
+            _ => return Err(NtStatus::INVALID_PARAMETER),
+        }
+        if offset % size_of::<T>() != 0 {
+            return Err(NtStatus::DATATYPE_MISALIGNMENT);
+        }
+        Ok(self.register(offset))
+    }
+}
+
+macro_rules! registers {
+    ($($t:ty: $read:ident, $try_read:ident, $write:ident, $try_write:ident, $sys_read:ident, $sys_write:ident;)*) => {
+        impl<const SIZE: usize, A: IoProtection> IoSpace<SIZE, A> {$(
+            #[doc = concat!("Reads the `", stringify!($t), "` register at `OFFSET` (`", stringify!($sys_read), "`).")]
+            ///
+            /// `OFFSET` is checked at compile time: inside `SIZE` and aligned.
+            ///
+            /// # IRQL
+            /// Any.
+            #[inline]
+            pub fn $read<const OFFSET: usize>(&self) -> $t {
+                const { assert!(fits::<$t>(OFFSET, SIZE), "register offset past the mapping or misaligned") };
+                // SAFETY: `OFFSET` fits in SIZE <= len bytes of the live
+                // mapping (invariant) and is aligned.
+                unsafe { sys::$sys_read(self.register(OFFSET)) }
+            }
+
+            #[doc = concat!("Reads the `", stringify!($t), "` register at `offset`, checked at run time.")]
+            ///
+            /// Errors: [`NtStatus::INVALID_PARAMETER`] past the end,
+            /// [`NtStatus::DATATYPE_MISALIGNMENT`] for a misaligned offset.
+            ///
+            /// # IRQL
+            /// Any.
+            pub fn $try_read(&self, offset: usize) -> NtResult<$t> {
+                let register = self.checked::<$t>(offset)?;
+                // SAFETY: `checked` put the register inside the live mapping,
+                // aligned.
+                Ok(unsafe { sys::$sys_read(register) })
+            }
+        )*}
+
+        impl<const SIZE: usize> IoSpace<SIZE, ReadWrite> {$(
+            #[doc = concat!("Writes the `", stringify!($t), "` register at `OFFSET` (`", stringify!($sys_write), "`).")]
+            ///
+            /// `OFFSET` is checked at compile time: inside `SIZE` and aligned.
+            ///
+            /// # IRQL
+            /// Any.
+            #[inline]
+            pub fn $write<const OFFSET: usize>(&self, value: $t) {
+                const { assert!(fits::<$t>(OFFSET, SIZE), "register offset past the mapping or misaligned") };
+                // SAFETY: as in the read; the mapping is read-write.
+                unsafe { sys::$sys_write(self.register(OFFSET), value) }
+            }
+
+            #[doc = concat!("Writes the `", stringify!($t), "` register at `offset`, checked at run time.")]
+            ///
+            /// Errors: as the reads'.
+            ///
+            /// # IRQL
+            /// Any.
+            pub fn $try_write(&self, offset: usize, value: $t) -> NtResult<()> {
+                let register = self.checked::<$t>(offset)?;
+                // SAFETY: as in the read; the mapping is read-write.
+                unsafe { sys::$sys_write(register, value) };
+                Ok(())
+            }
+        )*}
+    };
+}
+
+registers! {
+    u8: read8, try_read8, write8, try_write8, READ_REGISTER_UCHAR, WRITE_REGISTER_UCHAR;
+    u16: read16, try_read16, write16, try_write16, READ_REGISTER_USHORT, WRITE_REGISTER_USHORT;
+    u32: read32, try_read32, write32, try_write32, READ_REGISTER_ULONG, WRITE_REGISTER_ULONG;
+    u64: read64, try_read64, write64, try_write64, READ_REGISTER_ULONG64, WRITE_REGISTER_ULONG64;
+}
+
+impl<const SIZE: usize, A: IoProtection> Drop for IoSpace<SIZE, A> {
+    /// `MmUnmapIoSpace` with the size mapped. Above DISPATCH_LEVEL the
+    /// mapping is leaked (unmapping there is not allowed); the model reports
+    /// the leak at unload.
+    fn drop(&mut self) {
+        if Irql::ensure_at_most(Irql::DISPATCH).is_err() {
+            return;
+        }
+        // SAFETY: `base` and `len` are the live mapping (invariant), unmapped
+        // only here.
+        unsafe { sys::MmUnmapIoSpace(self.base.as_ptr().cast(), self.len as sys::SIZE_T) };
+    }
+}
+
+impl<const SIZE: usize, A: IoProtection> fmt::Debug for IoSpace<SIZE, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IoSpace")
+            .field("base", &self.base)
+            .field("len", &self.len)
+            .field("physical", &self.physical)
+            .field("protection", &A::PAGE)
+            .finish()
+    }
+}

@@ -1,0 +1,466 @@
+//! Lookaside lists: typed, pinned caches of fixed-size entries
+//! ([`LookasideList`]), handing out RAII entries ([`LookasideBox`]) that go
+//! back to their list when dropped.
+//!
+//! | type | kernel structure | entries | IRQL |
+//! |---|---|---|---|
+//! | [`NPagedLookasideList<T>`] | `NPAGED_LOOKASIDE_LIST` (`ExInitializeNPagedLookasideList`) | non-paged, no-execute | <= DISPATCH_LEVEL |
+//! | [`PagedLookasideList<T>`] | `PAGED_LOOKASIDE_LIST` (`ExInitializePagedLookasideList`) | paged | <= APC_LEVEL |
+//! | [`LookasideListEx<T>`] | `LOOKASIDE_LIST_EX` (`ExInitializeLookasideListEx`, found at run time) | any [`PoolType`] | the pool's |
+//!
+//! The allocation and free fast paths are `wdm.h`'s inline ones
+//! (`crate::sys`): pop an entry from the list's SList, or on a miss call the
+//! list's allocate routine (the pool by default); push it back, or when the
+//! list already holds `Depth` entries (a depth the kernel chooses and
+//! adjusts: 4 at first on Windows and Wine, at most 256) give it to the free
+//! routine. The list's own counters ([`LookasideStats`]) show the reuse.
+//!
+//! # Pinning, statics and deletion
+//! The kernel links a list into its global list of lookaside lists and its
+//! SList header into the entries, so a list never moves once initialised: it
+//! is created uninitialised by the `const fn` [`LookasideList::new`], pinned
+//! (`core::pin::pin!`, a `static` through [`Pin::static_ref`], a pinned
+//! pool box, or a device extension the driver pins), and initialised in
+//! place by [`LookasideList::init`], which takes `Pin<&Self>` so that a
+//! `static` can be initialised in `DriverEntry`. Its state is checked:
+//! using a list that is not initialised is [`NtStatus::INVALID_DEVICE_STATE`].
+//!
+//! Every entry borrows its list, so a list cannot be dropped (and deleted)
+//! while an entry is alive: dropping a list deletes it (`ExDelete*`). A
+//! `static` is never dropped: `DriverUnload` calls [`LookasideList::delete`],
+//! which counts the entries out and refuses with
+//! [`NtStatus::CANNOT_DELETE`] while any is alive. An entry leaked with
+//! `mem::forget` never goes back; it stays allocated pool, and keeps a
+//! `static` list from being deleted.
+//!
+//! ```
+//! # let kernel = wdm_mem::model::Kernel::new();
+//! use core::pin::{Pin, pin};
+//! use wdm_mem::{lookaside::{LookasideConfig, NPagedLookasideList}, pool_tag};
+//!
+//! #[derive(Default)]
+//! struct Request {
+//!     id: u64,
+//!     data: [u64; 7],
+//! }
+//!
+//! // In a static, initialised in DriverEntry and deleted in DriverUnload:
+//! static REQUESTS: NPagedLookasideList<Request> = NPagedLookasideList::new();
+//! let requests = Pin::static_ref(&REQUESTS);
+//! requests.init(LookasideConfig::new(pool_tag!(b"Req ")))?;
+//! for id in 0..3 {
+//!     let mut request = requests.allocate(Request::default())?;
+//!     request.id = id;
+//! } // each entry goes back to the list here
+//! let stats = requests.stats()?;
+//! assert_eq!((stats.total_allocates, stats.allocate_misses), (3, 1)); // reused twice
+//! requests.delete()?;
+//!
+//! // On the stack (or in a pinned PoolBox): deleted when dropped.
+//! {
+//!     let scratch = pin!(NPagedLookasideList::<[u64; 4]>::new());
+//!     let scratch = scratch.into_ref();
+//!     scratch.init(LookasideConfig::new(pool_tag!(b"Tmp ")))?;
+//!     let entry = scratch.allocate([1, 2, 3, 4])?;
+//!     assert_eq!(entry[2], 3);
+//! }
+//! # kernel.assert_clean();
+//! # Ok::<(), wdm_mem::NtStatus>(())
+//! ```
+//!
+//! # Entries
+//! An entry is a block of `size_of::<T>()` bytes, 16-aligned like every pool
+//! block. [`LookasideList::init`] refuses with
+//! [`NtStatus::INVALID_PARAMETER`] a zero-sized `T`, a `T` smaller than
+//! `LOOKASIDE_MINIMUM_BLOCK_SIZE` (8 bytes: the room of the SList link), larger
+//! than 4 GiB, or aligned on more than 16 bytes.
+//!
+//! # IRQL
+//! Every operation of a list of non-paged entries runs at <= DISPATCH_LEVEL,
+//! of paged entries at <= APC_LEVEL, and returns
+//! [`NtStatus::INVALID_LEVEL`] above. An entry dropped above its list's
+//! maximum is leaked (pushing it could fault): its pool block stays
+//! allocated.
+//!
+//! # Where it runs
+//! Windows: all three families (`LOOKASIDE_LIST_EX` since Vista). Wine 8:
+//! the non-paged and paged lists are real; `ExInitializeLookasideListEx` is
+//! absent, so [`LookasideListEx`] initialisation fails with
+//! [`NtStatus::PROCEDURE_NOT_FOUND`]. The kernel model implements all three
+//! with the verifier checks listed in the README.
+
+mod entry;
+mod kind;
+
+use core::{
+    alloc::Layout,
+    cell::UnsafeCell,
+    fmt,
+    marker::{PhantomData, PhantomPinned},
+    mem::MaybeUninit,
+    pin::Pin,
+    ptr::NonNull,
+    sync::atomic::{AtomicI32, AtomicU16, AtomicU32, AtomicUsize, Ordering},
+};
+
+pub use entry::LookasideBox;
+pub use kind::{CustomRoutines, Ex, ExRoutines, LegacyRoutines, ListKind, NonPaged, Paged};
+
+use crate::{
+    Irql, NtResult, NtStatus,
+    pool::{PoolTag, PoolType},
+    sys,
+};
+
+/// A lookaside list of non-paged entries (`NPAGED_LOOKASIDE_LIST`).
+pub type NPagedLookasideList<T> = LookasideList<T, NonPaged>;
+/// A lookaside list of paged entries (`PAGED_LOOKASIDE_LIST`).
+pub type PagedLookasideList<T> = LookasideList<T, Paged>;
+/// A `LOOKASIDE_LIST_EX` (entries from any pool).
+pub type LookasideListEx<T> = LookasideList<T, Ex>;
+
+/// How [`LookasideList::init`] sets a list up: the entries' pool tag, their
+/// pool ([`ListKind::DEFAULT_POOL`] unless changed), and optionally the
+/// driver's own allocate and free routines.
+///
+/// The kernel's `Depth` parameter is reserved (it must be 0: the kernel
+/// chooses the depth) and `Flags` are chosen by the crate (no-execute
+/// non-paged pool, never raise an exception on failure), so neither is an
+/// input; both show in [`LookasideStats`].
+#[derive(Debug)]
+pub struct LookasideConfig<K: ListKind> {
+    tag: PoolTag,
+    pool: PoolType,
+    routines: Option<K::Routines>,
+}
+
+impl<K: ListKind> Clone for LookasideConfig<K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K: ListKind> Copy for LookasideConfig<K> {}
+
+impl<K: ListKind> LookasideConfig<K> {
+    /// Entries tagged `tag`, from the family's default pool, allocated and
+    /// freed by the kernel's default routines.
+    pub const fn new(tag: PoolTag) -> Self {
+        LookasideConfig { tag, pool: K::DEFAULT_POOL, routines: None }
+    }
+
+    /// Entries from `pool`. [`NonPaged`] lists accept
+    /// [`PoolType::NonPagedNx`] and [`PoolType::NonPagedExecute`], [`Paged`]
+    /// lists [`PoolType::Paged`], [`Ex`] lists any; another pool makes
+    /// [`LookasideList::init`] fail with [`NtStatus::INVALID_PARAMETER`].
+    pub fn pool(self, pool: PoolType) -> Self {
+        LookasideConfig { pool, ..self }
+    }
+
+    /// The driver's own routines for allocating entries when the list is
+    /// empty and freeing them when it is full.
+    ///
+    /// # Safety
+    /// `allocate` returns NULL or a block of at least the `NumberOfBytes` it
+    /// is given, 16-aligned, in memory of the list's pool (non-paged for a
+    /// non-paged list), owned by nobody else; `free` takes back exactly the
+    /// blocks `allocate` returned (or, if `allocate` is `None`, pool blocks
+    /// of the list's tag). Both may be called at any IRQL up to the list's
+    /// maximum, from any thread, and never unwind.
+    pub unsafe fn routines(self, routines: K::Routines) -> Self {
+        LookasideConfig { routines: Some(routines), ..self }
+    }
+}
+
+/// A snapshot of a list's configuration and counters (the fields of its
+/// `GENERAL_LOOKASIDE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LookasideStats {
+    /// `TotalAllocates`: allocations attempted.
+    pub total_allocates: u32,
+    /// `AllocateMisses`: allocations the list could not serve from its
+    /// cache (each called the allocate routine).
+    pub allocate_misses: u32,
+    /// `TotalFrees`: entries given back.
+    pub total_frees: u32,
+    /// `FreeMisses`: entries given to the free routine because the list was
+    /// full.
+    pub free_misses: u32,
+    /// `Depth`: how many entries the list keeps at most right now.
+    pub depth: u16,
+    /// `MaximumDepth`: the most the kernel may raise `depth` to.
+    pub maximum_depth: u16,
+    /// Entries the list holds right now.
+    pub cached: u16,
+    /// Entries of this list alive right now.
+    pub entries_out: usize,
+    /// The entries' pool tag.
+    pub tag: PoolTag,
+    /// The entries' pool (no-execute unless asked otherwise).
+    pub pool: PoolType,
+    /// The size of an entry: `size_of::<T>()`.
+    pub entry_size: usize,
+}
+
+/// The low bits of `state`: where the list is in its life.
+const STATE_MASK: usize = 0b11;
+const UNINITIALISED: usize = 0;
+/// Being initialised or deleted.
+const BUSY: usize = 1;
+const READY: usize = 2;
+/// One entry out (or one statistics read in progress), counted above the
+/// state bits.
+const ENTRY: usize = 4;
+
+/// A lookaside list of `T` entries, of the family `K` ([`NonPaged`],
+/// [`Paged`], [`Ex`]): see the [module documentation](self).
+///
+/// # Invariants
+/// - `raw` never moves once `state` has left `UNINITIALISED` (the list is
+///   `!Unpin` and every initialising method takes `Pin<&Self>`).
+/// - `state & STATE_MASK` is `READY` exactly while `raw` is an initialised,
+///   not deleted kernel list of entries of `size_of::<T>()` bytes, tagged
+///   `tag`, from the pool whose legacy type is `pool`; `BUSY` while one
+///   thread initialises or deletes it; `UNINITIALISED` otherwise.
+/// - `state / ENTRY` counts the entries of this list alive (plus the
+///   operations in progress that checked the state): the list is only
+///   deleted when it is 0, or by `Drop`, which the borrow of every entry
+///   rules out while one is alive.
+#[repr(C)]
+pub struct LookasideList<T, K: ListKind> {
+    raw: UnsafeCell<MaybeUninit<K::Raw>>,
+    state: AtomicUsize,
+    pool: AtomicI32,
+    tag: AtomicU32,
+    _entries: PhantomData<fn(T) -> T>,
+    _pinned: PhantomPinned,
+}
+
+// SAFETY: the kernel list is made for use by every processor at once; the
+// list holds no `T` (entries are owned by their `LookasideBox`, which is only
+// `Send` when `T` is).
+unsafe impl<T, K: ListKind> Send for LookasideList<T, K> {}
+// SAFETY: as above: shared access runs the kernel's MP-safe operations and
+// atomics only.
+unsafe impl<T, K: ListKind> Sync for LookasideList<T, K> {}
+
+impl<T, K: ListKind> LookasideList<T, K> {
+    /// An uninitialised list, for a `static` or a field; pin it, then
+    /// [`init`](Self::init) it.
+    pub const fn new() -> Self {
+        LookasideList {
+            raw: UnsafeCell::new(MaybeUninit::uninit()),
+            state: AtomicUsize::new(UNINITIALISED),
+            pool: AtomicI32::new(0),
+            tag: AtomicU32::new(0),
+            _entries: PhantomData,
+            _pinned: PhantomPinned,
+        }
+    }
+
+    /// Initialises the list in place (`ExInitialize*LookasideList*`).
+    ///
+    /// Errors, with nothing initialised: [`NtStatus::INVALID_PARAMETER`]
+    /// for a `T` the kernel cannot hold (see the module's *Entries*) or a
+    /// pool this family does not take; [`NtStatus::INVALID_LEVEL`] above the
+    /// pool's maximum IRQL; [`NtStatus::INVALID_DEVICE_STATE`] if the list
+    /// is already initialised (or being deleted); for an [`Ex`] list,
+    /// [`NtStatus::PROCEDURE_NOT_FOUND`] where the kernel lacks the export,
+    /// or the status `ExInitializeLookasideListEx` returned.
+    ///
+    /// # IRQL
+    /// At most the pool's maximum (DISPATCH_LEVEL, or APC_LEVEL for paged
+    /// entries); PASSIVE_LEVEL for the first [`Ex`] list.
+    pub fn init(self: Pin<&Self>, config: LookasideConfig<K>) -> NtResult<()> {
+        let size = entry_size::<T>()?;
+        Irql::ensure_at_most(config.pool.max_irql())?;
+        let list = self.get_ref();
+        list.state
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |state| {
+                (state & STATE_MASK == UNINITIALISED).then_some(state + BUSY)
+            })
+            .map_err(|_| NtStatus::INVALID_DEVICE_STATE)?;
+        // SAFETY: the list is pinned and this thread alone moved it to BUSY
+        // from UNINITIALISED; size, pool IRQL and tag were checked.
+        if let Err(status) = unsafe { K::initialize(list.raw(), &config, size) } {
+            list.state.fetch_sub(BUSY, Ordering::Release);
+            return Err(status);
+        }
+        list.pool.store(config.pool.to_legacy(), Ordering::Relaxed);
+        list.tag.store(config.tag.to_u32(), Ordering::Relaxed);
+        list.state.fetch_add(READY - BUSY, Ordering::Release);
+        Ok(())
+    }
+
+    /// Takes an entry from the list (or, on a miss, from its allocate
+    /// routine) and moves `value` into it.
+    ///
+    /// Errors, `value` being dropped: [`NtStatus::INVALID_DEVICE_STATE`]
+    /// when the list is not initialised, [`NtStatus::INVALID_LEVEL`] above
+    /// the pool's maximum IRQL, [`NtStatus::INSUFFICIENT_RESOURCES`] when
+    /// the allocate routine returns NULL.
+    ///
+    /// # IRQL
+    /// At most the pool's maximum; a paged entry may only be touched at
+    /// <= APC_LEVEL.
+    pub fn allocate(self: Pin<&Self>, value: T) -> NtResult<LookasideBox<'_, T, K>> {
+        let list = self.get_ref();
+        list.acquire()?;
+        let entry = Irql::ensure_at_most(list.pool().max_irql()).and_then(|()| {
+            // SAFETY: acquired, so the list is initialised and cannot be
+            // deleted meanwhile; the IRQL is within the pool's maximum.
+            let entry = unsafe { K::allocate(list.raw()) };
+            NonNull::new(entry.cast::<T>()).ok_or(NtStatus::INSUFFICIENT_RESOURCES)
+        });
+        match entry {
+            Ok(entry) => {
+                // SAFETY: a fresh entry of size_of::<T>() bytes, 16-aligned
+                // (at least T's alignment, checked by `init`).
+                unsafe { entry.write(value) };
+                // SAFETY: acquired for this entry, which came from this list.
+                Ok(unsafe { LookasideBox::new(list, entry) })
+            }
+            Err(status) => {
+                list.release();
+                Err(status)
+            }
+        }
+    }
+
+    /// The list's configuration and counters, or
+    /// [`NtStatus::INVALID_DEVICE_STATE`] when it is not initialised.
+    ///
+    /// # IRQL
+    /// Any (the list structure is non-paged).
+    pub fn stats(self: Pin<&Self>) -> NtResult<LookasideStats> {
+        let list = self.get_ref();
+        list.acquire()?;
+        // SAFETY: acquired: the structure is initialised and stays so; its
+        // fields are read with atomic loads, as the fast paths write them.
+        let stats = unsafe {
+            let fields = K::fields(list.raw());
+            let load = |counter: *mut sys::ULONG| AtomicU32::from_ptr(counter).load(Ordering::Relaxed);
+            LookasideStats {
+                total_allocates: load(fields.total_allocates),
+                allocate_misses: load(fields.allocate_misses),
+                total_frees: load(fields.total_frees),
+                free_misses: load(fields.free_misses),
+                depth: AtomicU16::from_ptr(fields.depth).load(Ordering::Relaxed),
+                maximum_depth: AtomicU16::from_ptr(fields.maximum_depth).load(Ordering::Relaxed),
+                cached: sys::ExQueryDepthSList(fields.list_head),
+                entries_out: list.state.load(Ordering::Relaxed) / ENTRY - 1,
+                tag: list.tag(),
+                pool: list.pool(),
+                entry_size: size_of::<T>(),
+            }
+        };
+        list.release();
+        Ok(stats)
+    }
+
+    /// Deletes the list (`ExDelete*`): its cached entries go back to the
+    /// pool (or its free routine); it may then be initialised again.
+    ///
+    /// Errors, the list staying as it was: [`NtStatus::CANNOT_DELETE`] while
+    /// an entry is alive (or leaked), [`NtStatus::INVALID_DEVICE_STATE`]
+    /// when it is not initialised, [`NtStatus::INVALID_LEVEL`] above the
+    /// pool's maximum IRQL.
+    ///
+    /// # IRQL
+    /// At most the pool's maximum.
+    pub fn delete(self: Pin<&Self>) -> NtResult<()> {
+        let list = self.get_ref();
+        Irql::ensure_at_most(list.pool().max_irql())?;
+        if let Err(state) = list.state.compare_exchange(READY, BUSY, Ordering::Acquire, Ordering::Relaxed) {
+            let ready = state & STATE_MASK == READY;
+            return Err(if ready { NtStatus::CANNOT_DELETE } else { NtStatus::INVALID_DEVICE_STATE });
+        }
+        // SAFETY: this thread moved the list from READY with no entry out to
+        // BUSY: nothing else uses it; the IRQL is within the pool's maximum.
+        unsafe { K::delete(list.raw()) };
+        list.state.fetch_sub(BUSY, Ordering::Release);
+        Ok(())
+    }
+
+    /// Gives back an entry this list handed out, whose `T` is dropped.
+    ///
+    /// # Safety
+    /// `entry` came from [`allocate`](Self::allocate) of this list (which
+    /// acquired the list for it) and is not used afterwards.
+    unsafe fn give_back(&self, entry: NonNull<T>) {
+        if Irql::ensure_at_most(self.pool().max_irql()).is_ok() {
+            // SAFETY: per the contract; the list is acquired, hence
+            // initialised, and the IRQL is within its maximum.
+            unsafe { K::free(self.raw(), entry.as_ptr().cast()) };
+        }
+        self.release();
+    }
+
+    /// Counts one more user of the list if it is initialised.
+    fn acquire(&self) -> NtResult<()> {
+        let previous = self.state.fetch_add(ENTRY, Ordering::Acquire);
+        if previous & STATE_MASK == READY {
+            Ok(())
+        } else {
+            self.release();
+            Err(NtStatus::INVALID_DEVICE_STATE)
+        }
+    }
+
+    fn release(&self) {
+        self.state.fetch_sub(ENTRY, Ordering::Release);
+    }
+
+    fn raw(&self) -> *mut K::Raw {
+        self.raw.get().cast()
+    }
+
+    /// The entries' pool (meaningful once initialised).
+    fn pool(&self) -> PoolType {
+        PoolType::from_legacy(self.pool.load(Ordering::Relaxed)).unwrap_or(K::DEFAULT_POOL)
+    }
+
+    /// The entries' tag (meaningful once initialised).
+    fn tag(&self) -> PoolTag {
+        PoolTag::try_new(self.tag.load(Ordering::Relaxed).to_le_bytes()).unwrap_or(PoolTag::new(*b"????"))
+    }
+}
+
+/// The kernel's entry size for `T`, or [`NtStatus::INVALID_PARAMETER`].
+fn entry_size<T>() -> NtResult<usize> {
+    let layout = Layout::new::<T>();
+    let minimum = sys::LOOKASIDE_MINIMUM_BLOCK_SIZE as usize;
+    let fits =
+        (minimum..=u32::MAX as usize).contains(&layout.size()) && layout.align() <= sys::MEMORY_ALLOCATION_ALIGNMENT;
+    if fits { Ok(layout.size()) } else { Err(NtStatus::INVALID_PARAMETER) }
+}
+
+impl<T, K: ListKind> Default for LookasideList<T, K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, K: ListKind> Drop for LookasideList<T, K> {
+    fn drop(&mut self) {
+        // Every entry borrows the list: none is alive here (an entry leaked
+        // with mem::forget never comes back to it). Above the pool's IRQL the
+        // list cannot be deleted; the model reports it at unload.
+        let ready = *self.state.get_mut() & STATE_MASK == READY;
+        if ready && Irql::ensure_at_most(self.pool().max_irql()).is_ok() {
+            // SAFETY: initialised and pinned (`!Unpin`, dropped in place), no
+            // entry alive, IRQL within the maximum.
+            unsafe { K::delete(self.raw()) };
+        }
+    }
+}
+
+impl<T, K: ListKind> fmt::Debug for LookasideList<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.load(Ordering::Relaxed);
+        f.debug_struct("LookasideList")
+            .field("initialised", &(state & STATE_MASK == READY))
+            .field("entries_out", &(state / ENTRY))
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,198 @@
+//! [`SystemMapping`]: the system-space address of an MDL's locked pages.
+
+use core::{
+    marker::PhantomData,
+    ops::{Deref, DerefMut},
+    ptr::NonNull,
+};
+
+use super::{KernelBuffer, LockAccess, Memory, PagePriority, Writable};
+use crate::{
+    Irql, NtResult, NtStatus,
+    plain::{PlainData, bytes_of, read_with, volatile_copy},
+    sys,
+};
+
+/// The system address of an MDL's locked pages, borrowed from the MDL (it
+/// cannot outlive the lock). For a [`KernelBuffer`] it is a slice (mutable
+/// when locked for writing); for a [`UserBuffer`](super::UserBuffer), whose
+/// process may change the memory at any time, it offers copying accessors
+/// (each byte read once: no double fetch), and slices only through
+/// `unsafe`. Without [`Writable`] access there is no writing method, and
+/// the pages are mapped read-only (`MdlMappingNoWrite`).
+///
+/// The pages are locked: the mapping may be used at any IRQL.
+///
+/// # Invariants
+/// `base` is the system address `MmGetSystemAddressForMdlSafe` returned for
+/// the `len` bytes of an MDL whose pages stay locked for `'m`. When `owner`
+/// is set, this value made the mapping and unmaps it exactly once, in
+/// `Drop`, from that MDL.
+pub struct SystemMapping<'m, M: Memory, A: LockAccess> {
+    base: NonNull<u8>,
+    len: usize,
+    owner: Option<NonNull<sys::MDL>>,
+    _borrow: PhantomData<Borrow<'m, M, A>>,
+}
+
+/// Borrows the MDL (mutably: one mapping at a time); carries `M` and `A`.
+type Borrow<'m, M, A> = (&'m mut sys::MDL, fn() -> (M, A));
+
+impl<M: Memory, A: LockAccess> SystemMapping<'_, M, A> {
+    /// `MmGetSystemAddressForMdlSafe(mdl, priority | no-execute [| no-write])`.
+    /// When `unmap` and the MDL was not mapped yet, the mapping is released
+    /// on drop.
+    ///
+    /// # Safety
+    /// `mdl` is valid and its pages are locked (or built for non-paged pool)
+    /// for at least the returned lifetime, for `A`.
+    pub(super) unsafe fn new(mdl: NonNull<sys::MDL>, priority: PagePriority, unmap: bool) -> NtResult<Self> {
+        Irql::ensure_at_most(Irql::DISPATCH)?;
+        let no_write = if A::OPERATION == sys::_LOCK_OPERATION::IoReadAccess { sys::MdlMappingNoWrite } else { 0 };
+        // SAFETY: a valid MDL (contract).
+        let mapped_before = unsafe { sys::mdl_flags(mdl.as_ptr()) }
+            & (sys::MDL_MAPPED_TO_SYSTEM_VA | sys::MDL_SOURCE_IS_NONPAGED_POOL)
+            != 0;
+        // SAFETY: locked pages (contract), IRQL checked.
+        let base = unsafe {
+            sys::MmGetSystemAddressForMdlSafe(mdl.as_ptr(), priority.to_raw() | sys::MdlMappingNoExecute | no_write)
+        };
+        let base = NonNull::new(base.cast::<u8>()).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        // SAFETY: a valid MDL (contract).
+        let len = unsafe { mdl.as_ref() }.ByteCount as usize;
+        let owner = (unmap && !mapped_before).then_some(mdl);
+        Ok(SystemMapping { base, len, owner, _borrow: PhantomData })
+    }
+
+    /// The bytes mapped.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Never true: an MDL describes at least one byte.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The system address of the first byte.
+    pub fn as_ptr(&self) -> *const u8 {
+        self.base.as_ptr()
+    }
+
+    /// Copies `dst.len()` bytes from `offset` into `dst`.
+    ///
+    /// Errors: [`NtStatus::INVALID_PARAMETER`] for a range past the end.
+    ///
+    /// # IRQL
+    /// Any (the pages are locked).
+    pub fn read_bytes(&self, offset: usize, dst: &mut [u8]) -> NtResult<()> {
+        let src = self.range(offset, dst.len())?;
+        // SAFETY: `range` checked the bounds; no reference into the mapping
+        // is formed.
+        unsafe { volatile_copy(src, dst.as_mut_ptr(), dst.len()) };
+        Ok(())
+    }
+
+    /// Reads a `T` at `offset` (no alignment needed).
+    ///
+    /// # IRQL
+    /// Any.
+    pub fn read<T: PlainData>(&self, offset: usize) -> NtResult<T> {
+        read_with(|bytes| self.read_bytes(offset, bytes))
+    }
+
+    /// The mapped bytes as a slice.
+    ///
+    /// # Safety
+    /// Nothing writes the memory while the slice lives (for a caller's
+    /// buffer: no thread of its process, no device).
+    ///
+    /// # IRQL
+    /// Any.
+    pub unsafe fn as_slice(&self) -> &[u8] {
+        // SAFETY: `len` mapped bytes (invariant); the caller rules out writers.
+        unsafe { core::slice::from_raw_parts(self.base.as_ptr(), self.len) }
+    }
+
+    /// The address of `offset..offset + len`, if inside the mapping.
+    fn range(&self, offset: usize, len: usize) -> NtResult<*mut u8> {
+        match offset.checked_add(len) {
+            // SAFETY: `offset <= self.len`: inside the mapping.
+            Some(end) if end <= self.len => Ok(unsafe { self.base.as_ptr().add(offset) }),
+            _ => Err(NtStatus::INVALID_PARAMETER),
+        }
+    }
+}
+
+impl<M: Memory, A: Writable> SystemMapping<'_, M, A> {
+    /// Copies `src` into the mapping at `offset`.
+    ///
+    /// Errors: as [`read_bytes`](Self::read_bytes).
+    ///
+    /// # IRQL
+    /// Any.
+    pub fn write_bytes(&mut self, offset: usize, src: &[u8]) -> NtResult<()> {
+        let dst = self.range(offset, src.len())?;
+        // SAFETY: bounds checked; the pages are locked for writing (`A`).
+        unsafe { volatile_copy(src.as_ptr(), dst, src.len()) };
+        Ok(())
+    }
+
+    /// Writes `value` at `offset` (no alignment needed).
+    ///
+    /// # IRQL
+    /// Any.
+    pub fn write<T: PlainData>(&mut self, offset: usize, value: &T) -> NtResult<()> {
+        self.write_bytes(offset, bytes_of(value))
+    }
+
+    /// The mapped bytes as a mutable slice.
+    ///
+    /// # Safety
+    /// Nothing else reads or writes the memory while the slice lives.
+    ///
+    /// # IRQL
+    /// Any.
+    pub unsafe fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: `len` mapped bytes, writable (`A`); the caller rules out
+        // every other access.
+        unsafe { core::slice::from_raw_parts_mut(self.base.as_ptr(), self.len) }
+    }
+}
+
+impl<A: LockAccess> Deref for SystemMapping<'_, KernelBuffer, A> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        // SAFETY: a kernel buffer's MDL borrows the buffer exclusively: this
+        // mapping is the only way to its bytes while it lives.
+        unsafe { self.as_slice() }
+    }
+}
+
+impl<A: Writable> DerefMut for SystemMapping<'_, KernelBuffer, A> {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `deref`, and `&mut self` makes the access unique.
+        unsafe { self.as_mut_slice() }
+    }
+}
+
+impl<M: Memory, A: LockAccess> Drop for SystemMapping<'_, M, A> {
+    /// `MmUnmapLockedPages` when this value made the mapping. Above
+    /// DISPATCH_LEVEL the mapping stays; unlocking the MDL releases it.
+    fn drop(&mut self) {
+        let Some(mdl) = self.owner else { return };
+        if Irql::ensure_at_most(Irql::DISPATCH).is_err() {
+            return;
+        }
+        // SAFETY: the mapping this value made of `mdl`'s locked pages
+        // (invariant), released once.
+        unsafe { sys::MmUnmapLockedPages(self.base.as_ptr().cast(), mdl.as_ptr()) };
+    }
+}
+
+impl<M: Memory, A: LockAccess> core::fmt::Debug for SystemMapping<'_, M, A> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SystemMapping").field("base", &self.base).field("len", &self.len).finish()
+    }
+}

@@ -1,0 +1,158 @@
+//! `MmMapIoSpace`, `MmMapIoSpaceEx` (found through
+//! `MmGetSystemRoutineAddress` only, as on Windows 10), `MmUnmapIoSpace`,
+//! and the register accessors `READ_REGISTER_*`/`WRITE_REGISTER_*`, which
+//! reach the simulated devices.
+
+use std::format;
+
+use super::super::{
+    io_space::{Device, fault},
+    irql,
+    kernel::{State, with_state},
+    verifier::BugCheck,
+};
+use crate::sys::{
+    _MEMORY_CACHING_TYPE, MEMORY_CACHING_TYPE, PAGE_NOCACHE, PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOMBINE,
+    PHYSICAL_ADDRESS, PVOID, SIZE_T, ULONG,
+};
+
+/// The shared body of the two mapping routines: 0xC4/0x73 above
+/// DISPATCH_LEVEL; NULL for 0 bytes, a range no single device holds, or an
+/// injected fault.
+fn map(routine: &'static str, physical: PHYSICAL_ADDRESS, size: SIZE_T, protect: ULONG) -> PVOID {
+    // SAFETY: every member of a LARGE_INTEGER covers the same eight bytes.
+    let physical = unsafe { physical.QuadPart } as u64;
+    with_state(|state: &mut State| {
+        let current = irql::get();
+        if current > 2 {
+            state.violation(
+                BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION,
+                [0x73, u64::from(current), physical, size],
+                format!("{routine} at IRQL {current}"),
+            );
+            return core::ptr::null_mut();
+        }
+        if size == 0 || state.faults.should_fail(routine, None, size as usize) {
+            return core::ptr::null_mut();
+        }
+        state.io_space.map(physical, size as usize, protect) as PVOID
+    })
+}
+
+/// `MmMapIoSpace`: a read-write mapping of device memory; NULL for an
+/// invalid cache type, and as the shared body says (IRQL, size, device).
+///
+/// # Safety
+/// As the kernel's.
+pub unsafe extern "system" fn MmMapIoSpace(
+    physical: PHYSICAL_ADDRESS,
+    size: SIZE_T,
+    cache: MEMORY_CACHING_TYPE,
+) -> PVOID {
+    let protect = match cache {
+        _MEMORY_CACHING_TYPE::MmNonCached => PAGE_READWRITE | PAGE_NOCACHE,
+        _MEMORY_CACHING_TYPE::MmWriteCombined => PAGE_READWRITE | PAGE_WRITECOMBINE,
+        _MEMORY_CACHING_TYPE::MmCached => PAGE_READWRITE,
+        _ => return core::ptr::null_mut(),
+    };
+    map("MmMapIoSpace", physical, size, protect)
+}
+
+/// `MmMapIoSpaceEx`, reachable only through `MmGetSystemRoutineAddress`, as
+/// this crate uses it. `protect` is `PAGE_READONLY` or `PAGE_READWRITE`,
+/// optionally with one of `PAGE_NOCACHE` and `PAGE_WRITECOMBINE`; anything
+/// else (executable device memory included) gives NULL.
+///
+/// # Safety
+/// As the kernel's.
+pub(super) unsafe extern "system" fn mm_map_io_space_ex(
+    physical: PHYSICAL_ADDRESS,
+    size: SIZE_T,
+    protect: ULONG,
+) -> PVOID {
+    let access = protect & !(PAGE_NOCACHE | PAGE_WRITECOMBINE);
+    let cache = protect & (PAGE_NOCACHE | PAGE_WRITECOMBINE);
+    if ![PAGE_READONLY, PAGE_READWRITE].contains(&access) || cache == PAGE_NOCACHE | PAGE_WRITECOMBINE {
+        return core::ptr::null_mut();
+    }
+    map("MmMapIoSpaceEx", physical, size, protect)
+}
+
+/// `MmUnmapIoSpace`: above DISPATCH_LEVEL 0xC4/0x7B (the DDI reference
+/// allows DISPATCH_LEVEL; Driver Verifier's table says APC_LEVEL: the model
+/// follows the DDI reference, as the crate does); an address or size that
+/// is not a mapping's 0xC4/`IO_SPACE_BAD_UNMAP`.
+///
+/// # Safety
+/// As the kernel's.
+pub unsafe extern "system" fn MmUnmapIoSpace(base_address: PVOID, size: SIZE_T) {
+    with_state(|state| {
+        let current = irql::get();
+        if current > 2 {
+            state.violation(
+                BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION,
+                [0x7B, u64::from(current), base_address as u64, size],
+                format!("MmUnmapIoSpace at IRQL {current}"),
+            );
+            return;
+        }
+        if let Err(violation) = state.io_space.unmap(base_address as usize, size as usize) {
+            state.violations.push(violation);
+        }
+    });
+}
+
+/// Finds the device behind an access; records the fault when there is none
+/// (0x50) or a write hits a read-only mapping (0xBE).
+fn target(address: usize, width: usize, write: bool) -> Option<(Device, usize)> {
+    with_state(|state| {
+        let Some(target) = state.io_space.target(address, width) else {
+            let what = if write { "write" } else { "read" };
+            let message = format!("register {what} of {width} bytes at {address:#x}, outside any I/O-space mapping");
+            state.violations.push(fault(BugCheck::PAGE_FAULT_IN_NONPAGED_AREA, address, write, message));
+            return None;
+        };
+        if write && !target.writable {
+            let message = format!("register write at {address:#x} through a read-only I/O-space mapping");
+            state.violations.push(fault(BugCheck::ATTEMPTED_WRITE_TO_READONLY_MEMORY, address, write, message));
+            return None;
+        }
+        Some((target.device, target.offset))
+    })
+}
+
+macro_rules! registers {
+    ($($read:ident, $write:ident: $t:ty;)*) => {$(
+        #[doc = concat!("`", stringify!($read), "`: the device's register (all ones, and a violation, outside any mapping).")]
+        ///
+        /// # Safety
+        /// As the kernel's.
+        pub unsafe fn $read(register: *mut $t) -> $t {
+            let width = size_of::<$t>();
+            // The device is called with the kernel's lock released: its hook
+            // may use the model.
+            match target(register as usize, width, false) {
+                Some((device, offset)) => device.read(offset, width) as $t,
+                None => <$t>::MAX,
+            }
+        }
+
+        #[doc = concat!("`", stringify!($write), "`: writes the device's register.")]
+        ///
+        /// # Safety
+        /// As the kernel's.
+        pub unsafe fn $write(register: *mut $t, value: $t) {
+            let width = size_of::<$t>();
+            if let Some((device, offset)) = target(register as usize, width, true) {
+                device.write(offset, width, u64::from(value));
+            }
+        }
+    )*};
+}
+
+registers! {
+    READ_REGISTER_UCHAR, WRITE_REGISTER_UCHAR: u8;
+    READ_REGISTER_USHORT, WRITE_REGISTER_USHORT: u16;
+    READ_REGISTER_ULONG, WRITE_REGISTER_ULONG: u32;
+    READ_REGISTER_ULONG64, WRITE_REGISTER_ULONG64: u64;
+}

@@ -1,0 +1,42 @@
+//! `READ_REGISTER_*` and `WRITE_REGISTER_*`: `FORCEINLINE` in `wdm.h`, so no
+//! binding has them. On x64 a register read is a volatile load after a
+//! compiler barrier (`_ReadWriteBarrier`), a write a volatile store followed
+//! by a store fence (`FastFence`). Written once here for both Windows
+//! providers; the kernel model routes the same names to its simulated
+//! devices.
+
+use core::sync::atomic::{Ordering, compiler_fence, fence};
+
+macro_rules! registers {
+    ($($read:ident, $write:ident: $t:ty;)*) => {$(
+        #[doc = concat!("`", stringify!($read), "`: a volatile read of device memory.")]
+        ///
+        /// # Safety
+        /// `register` lies in a live mapping of device memory (`MmMapIoSpace`)
+        /// and is aligned for the access.
+        #[inline]
+        pub unsafe fn $read(register: *mut $t) -> $t {
+            compiler_fence(Ordering::SeqCst);
+            // SAFETY: per the contract.
+            unsafe { register.read_volatile() }
+        }
+
+        #[doc = concat!("`", stringify!($write), "`: a volatile write to device memory, then a fence.")]
+        ///
+        /// # Safety
+        /// As for the read; the mapping is writable.
+        #[inline]
+        pub unsafe fn $write(register: *mut $t, value: $t) {
+            // SAFETY: per the contract.
+            unsafe { register.write_volatile(value) };
+            fence(Ordering::SeqCst);
+        }
+    )*};
+}
+
+registers! {
+    READ_REGISTER_UCHAR, WRITE_REGISTER_UCHAR: u8;
+    READ_REGISTER_USHORT, WRITE_REGISTER_USHORT: u16;
+    READ_REGISTER_ULONG, WRITE_REGISTER_ULONG: u32;
+    READ_REGISTER_ULONG64, WRITE_REGISTER_ULONG64: u64;
+}
