@@ -1,13 +1,21 @@
-//! Link arguments of a kernel driver for the Linux cross build (lld-link).
+//! Link settings of the sample driver.
 //!
-//! On Windows with the WDK (feature `wdk`), wdk-build's
-//! `configure_wdk_binary_build` is the convention; it cannot run on Linux, so
-//! this script only handles the `ddk` build and does nothing elsewhere.
+//! - Feature `wdk` (Windows with the WDK): wdk-build's
+//!   `configure_wdk_binary_build`, the windows-drivers-rs convention. It
+//!   cannot run on Linux, so this path is not exercised here.
+//! - Otherwise, for a Windows target (the Linux cross build with lld-link):
+//!   the kernel-driver link arguments below; the import libraries come from
+//!   wdm-mem's own build script.
+//! - Any other target: nothing (the sample is only built for Windows).
 
+#[cfg(feature = "wdk")]
+fn main() -> Result<(), wdk_build::ConfigError> {
+    wdk_build::configure_wdk_binary_build()
+}
+
+#[cfg(not(feature = "wdk"))]
 fn main() {
-    let windows = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "windows");
-    let wdk = std::env::var_os("CARGO_FEATURE_WDK").is_some();
-    if !windows || wdk {
+    if !std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "windows") {
         return;
     }
     for arg in [
