@@ -44,11 +44,12 @@ pub fn is_address_valid<T>(address: *const T) -> NtResult<bool> {
 ///
 /// # IRQL
 /// `<= APC_LEVEL`.
+#[allow(clippy::not_unsafe_ptr_arg_deref, reason = "MmGetPhysicalAddress never dereferences the address")]
 pub fn physical_address<T>(address: *const T) -> NtResult<Option<PhysicalAddress>> {
     Irql::ensure_at_most(Irql::APC)?;
-    // SAFETY: at APC_LEVEL at most, MmGetPhysicalAddress may walk (and fault
-    // in) page tables; it returns 0 when they do not map the address and
-    // never touches the memory itself.
-    let physical = PhysicalAddress::from_raw(unsafe { sys::MmGetPhysicalAddress(address.cast_mut().cast()) });
+    // SAFETY: at APC_LEVEL at most, where `of` takes any address (the
+    // kernel may fault in page tables, answers 0 when they do not map the
+    // address, and never touches the memory itself).
+    let physical = unsafe { PhysicalAddress::of(address) };
     Ok((physical.get() != 0).then_some(physical))
 }

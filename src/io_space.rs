@@ -19,7 +19,12 @@
 
 use core::{fmt, marker::PhantomData, ptr::NonNull};
 
-use crate::{Irql, NtResult, NtStatus, section::ViewProtection, sys};
+use crate::{
+    Irql, NtResult, NtStatus,
+    plain::{Resident, SharedBytes, within},
+    section::ViewProtection,
+    sys,
+};
 
 /// The physical-address and cache types are the memory module's.
 pub use crate::memory::{CacheType, PhysicalAddress};
@@ -97,12 +102,11 @@ impl IoProtection for ReadWrite {}
 /// ```
 ///
 /// # Invariants
-/// `base` is the address `MmMapIoSpace(Ex)` returned for `len` bytes
-/// (`len >= SIZE`, `len > 0`) of device memory at `physical`, mapped with
-/// protection `A::PAGE`; it is unmapped exactly once, in `Drop`.
+/// `registers` is the address `MmMapIoSpace(Ex)` returned for its `len`
+/// bytes (`len >= SIZE`, `len > 0`) of device memory at `physical`, mapped
+/// with protection `A::PAGE`; it is unmapped exactly once, in `Drop`.
 pub struct IoSpace<const SIZE: usize = 0, A: IoProtection = ReadWrite> {
-    base: NonNull<u8>,
-    len: usize,
+    registers: SharedBytes<Resident>,
     physical: PhysicalAddress,
     _protection: PhantomData<fn() -> A>,
 }
@@ -118,11 +122,7 @@ unsafe impl<const SIZE: usize, A: IoProtection> Sync for IoSpace<SIZE, A> {}
 /// Whether a `T` register at `offset` lies inside `size` bytes and is
 /// aligned for `T`.
 const fn fits<T>(offset: usize, size: usize) -> bool {
-    let width = size_of::<T>();
-    match offset.checked_add(width) {
-        Some(end) => end <= size && offset % width == 0,
-        None => false,
-    }
+    within(offset, size_of::<T>(), size) && offset % size_of::<T>() == 0
 }
 
 impl<const SIZE: usize, A: IoProtection> IoSpace<SIZE, A> {
@@ -157,17 +157,20 @@ impl<const SIZE: usize, A: IoProtection> IoSpace<SIZE, A> {
         // the volatile register accessors below.
         let base = unsafe { sys::map_io_space(physical.to_raw(), len as sys::SIZE_T, protect) };
         let base = NonNull::new(base.cast::<u8>()).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
-        Ok(IoSpace { base, len, physical, _protection: PhantomData })
+        // SAFETY: `len` bytes of device memory mapped at `base` in system
+        // space (any IRQL) until `Drop` unmaps them.
+        let registers = unsafe { SharedBytes::new(base, len) };
+        Ok(IoSpace { registers, physical, _protection: PhantomData })
     }
 
     /// The bytes mapped (at least `SIZE`).
     pub fn len(&self) -> usize {
-        self.len
+        self.registers.len()
     }
 
     /// Never true: a mapping has at least one byte.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.registers.len() == 0
     }
 
     /// The physical address of the first byte.
@@ -177,21 +180,18 @@ impl<const SIZE: usize, A: IoProtection> IoSpace<SIZE, A> {
 
     /// The register of type `T` at `offset`, which the caller checked.
     fn register<T>(&self, offset: usize) -> *mut T {
-        debug_assert!(fits::<T>(offset, self.len));
-        self.base.as_ptr().wrapping_add(offset).cast()
+        debug_assert!(fits::<T>(offset, self.registers.len()));
+        self.registers.base().as_ptr().wrapping_add(offset).cast()
     }
 
     /// The register of type `T` at `offset`: [`NtStatus::INVALID_PARAMETER`]
     /// past the end, [`NtStatus::DATATYPE_MISALIGNMENT`] when misaligned.
     fn checked<T>(&self, offset: usize) -> NtResult<*mut T> {
-        match offset.checked_add(size_of::<T>()) {
-            Some(end) if end <= self.len => {}
-            _ => return Err(NtStatus::INVALID_PARAMETER),
-        }
+        let register = self.registers.range(offset, size_of::<T>())?;
         if offset % size_of::<T>() != 0 {
             return Err(NtStatus::DATATYPE_MISALIGNMENT);
         }
-        Ok(self.register(offset))
+        Ok(register.cast())
     }
 }
 
@@ -272,17 +272,17 @@ impl<const SIZE: usize, A: IoProtection> Drop for IoSpace<SIZE, A> {
         if Irql::ensure_at_most(Irql::DISPATCH).is_err() {
             return;
         }
-        // SAFETY: `base` and `len` are the live mapping (invariant), unmapped
-        // only here.
-        unsafe { sys::MmUnmapIoSpace(self.base.as_ptr().cast(), self.len as sys::SIZE_T) };
+        // SAFETY: `registers` is the live mapping (invariant), unmapped only
+        // here.
+        unsafe { sys::MmUnmapIoSpace(self.registers.base().as_ptr().cast(), self.registers.len() as sys::SIZE_T) };
     }
 }
 
 impl<const SIZE: usize, A: IoProtection> fmt::Debug for IoSpace<SIZE, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IoSpace")
-            .field("base", &self.base)
-            .field("len", &self.len)
+            .field("base", &self.registers.base())
+            .field("len", &self.registers.len())
             .field("physical", &self.physical)
             .field("protection", &A::PAGE)
             .finish()

@@ -41,7 +41,7 @@ use core::{
     ptr::NonNull,
 };
 
-use crate::{Irql, NtResult, NtStatus, sys};
+use crate::{Irql, NtResult, NtStatus, plain::OwnedBytes, sys};
 
 /// A physical address (`PHYSICAL_ADDRESS`), as the processor sees memory and
 /// device registers.
@@ -89,6 +89,9 @@ impl PhysicalAddress {
     ///
     /// # Safety
     /// `address` is valid and resident (non-paged, or locked) for the call.
+    /// At `<= APC_LEVEL` any address may be passed: the kernel then walks
+    /// (and faults in) the page tables and answers 0 for an unmapped one
+    /// (the safe [`address::physical_address`](crate::address::physical_address)).
     ///
     /// # IRQL
     /// Any, for resident memory.
@@ -198,17 +201,11 @@ impl PhysicalLimits {
 /// [`physical_address`](Self::physical_address).
 ///
 /// # Invariants
-/// `ptr` is what `MmAllocateNonCachedMemory(len)` returned, its `len` bytes
-/// initialised; the buffer frees it exactly once, in `Drop`.
+/// `bytes` is what `MmAllocateNonCachedMemory(bytes.len())` returned; the
+/// buffer frees it exactly once, in `Drop`.
 pub struct NonCachedBuffer {
-    ptr: NonNull<u8>,
-    len: usize,
+    bytes: OwnedBytes,
 }
-
-// SAFETY: the buffer owns plain bytes of non-paged memory.
-unsafe impl Send for NonCachedBuffer {}
-// SAFETY: shared access gives only `&[u8]`.
-unsafe impl Sync for NonCachedBuffer {}
 
 impl NonCachedBuffer {
     /// Allocates `len` zeroed bytes of non-cached memory (whole pages).
@@ -227,9 +224,10 @@ impl NonCachedBuffer {
         // SAFETY: a non-zero size at <= APC_LEVEL.
         let block = unsafe { sys::MmAllocateNonCachedMemory(len as sys::SIZE_T) };
         let ptr = NonNull::new(block.cast::<u8>()).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
-        // SAFETY: the kernel just returned at least `len` writable bytes.
-        unsafe { ptr.write_bytes(0, len) };
-        Ok(NonCachedBuffer { ptr, len })
+        // SAFETY: the kernel just returned at least `len` writable bytes of
+        // non-paged memory, which the buffer owns until `Drop`.
+        let bytes = unsafe { OwnedBytes::zeroed(ptr, len) };
+        Ok(NonCachedBuffer { bytes })
     }
 
     /// The physical address of byte `offset`, `None` past the end.
@@ -237,8 +235,8 @@ impl NonCachedBuffer {
     /// # IRQL
     /// Any.
     pub fn physical_address(&self, offset: usize) -> Option<PhysicalAddress> {
-        // SAFETY: inside the buffer, which is resident.
-        (offset < self.len).then(|| unsafe { PhysicalAddress::of(self.ptr.as_ptr().add(offset)) })
+        // SAFETY: a byte of the buffer, which is resident.
+        self.bytes.as_slice().get(offset).map(|byte| unsafe { PhysicalAddress::of(byte) })
     }
 }
 
@@ -246,15 +244,13 @@ impl Deref for NonCachedBuffer {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        // SAFETY: by the invariants `len` initialised bytes owned by self.
-        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        self.bytes.as_slice()
     }
 }
 
 impl DerefMut for NonCachedBuffer {
     fn deref_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `deref`, and `&mut self` makes the access unique.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+        self.bytes.as_mut_slice()
     }
 }
 
@@ -264,14 +260,16 @@ impl Drop for NonCachedBuffer {
     fn drop(&mut self) {
         if Irql::ensure_at_most(Irql::APC).is_ok() {
             // SAFETY: by the invariants, with the size it was allocated with.
-            unsafe { sys::MmFreeNonCachedMemory(self.ptr.as_ptr().cast(), self.len as sys::SIZE_T) };
+            unsafe {
+                sys::MmFreeNonCachedMemory(self.bytes.as_non_null().as_ptr().cast(), self.bytes.len() as sys::SIZE_T)
+            };
         }
     }
 }
 
 impl fmt::Debug for NonCachedBuffer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NonCachedBuffer").field("len", &self.len).finish_non_exhaustive()
+        f.debug_struct("NonCachedBuffer").field("len", &self.bytes.len()).finish_non_exhaustive()
     }
 }
 
@@ -279,20 +277,14 @@ impl fmt::Debug for NonCachedBuffer {
 /// zeroed, freed with `MmFreeContiguousMemory` on drop.
 ///
 /// # Invariants
-/// `ptr` is what `MmAllocateContiguousMemorySpecifyCache(len, ...)`
-/// returned, its `len` bytes initialised, starting at the physical address
-/// `physical`; the buffer frees it exactly once, in `Drop`.
+/// `bytes` is what `MmAllocateContiguousMemorySpecifyCache(bytes.len(), ...)`
+/// returned, starting at the physical address `physical`; the buffer frees
+/// it exactly once, in `Drop`.
 pub struct ContiguousBuffer {
-    ptr: NonNull<u8>,
-    len: usize,
+    bytes: OwnedBytes,
     physical: PhysicalAddress,
     cache: CacheType,
 }
-
-// SAFETY: the buffer owns plain bytes of non-paged memory.
-unsafe impl Send for ContiguousBuffer {}
-// SAFETY: shared access gives only `&[u8]`.
-unsafe impl Sync for ContiguousBuffer {}
 
 impl ContiguousBuffer {
     /// Allocates `len` zeroed, physically contiguous bytes within `limits`,
@@ -327,12 +319,11 @@ impl ContiguousBuffer {
         };
         let ptr = NonNull::new(block.cast::<u8>()).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
         // SAFETY: the kernel just returned at least `len` writable, resident
-        // bytes.
-        let physical = unsafe {
-            ptr.write_bytes(0, len);
-            PhysicalAddress::of(ptr.as_ptr())
-        };
-        Ok(ContiguousBuffer { ptr, len, physical, cache })
+        // bytes, which the buffer owns until `Drop`.
+        let bytes = unsafe { OwnedBytes::zeroed(ptr, len) };
+        // SAFETY: the first of those resident bytes.
+        let physical = unsafe { PhysicalAddress::of(ptr.as_ptr()) };
+        Ok(ContiguousBuffer { bytes, physical, cache })
     }
 
     /// The physical address of the first byte; byte `n` is at this address
@@ -354,15 +345,13 @@ impl Deref for ContiguousBuffer {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        // SAFETY: by the invariants `len` initialised bytes owned by self.
-        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        self.bytes.as_slice()
     }
 }
 
 impl DerefMut for ContiguousBuffer {
     fn deref_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `deref`, and `&mut self` makes the access unique.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+        self.bytes.as_mut_slice()
     }
 }
 
@@ -371,7 +360,7 @@ impl Drop for ContiguousBuffer {
     fn drop(&mut self) {
         if Irql::ensure_at_most(Irql::DISPATCH).is_ok() {
             // SAFETY: by the invariants.
-            unsafe { sys::MmFreeContiguousMemory(self.ptr.as_ptr().cast()) };
+            unsafe { sys::MmFreeContiguousMemory(self.bytes.as_non_null().as_ptr().cast()) };
         }
     }
 }
@@ -379,7 +368,7 @@ impl Drop for ContiguousBuffer {
 impl fmt::Debug for ContiguousBuffer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ContiguousBuffer")
-            .field("len", &self.len)
+            .field("len", &self.bytes.len())
             .field("physical", &self.physical)
             .field("cache", &self.cache)
             .finish()

@@ -104,10 +104,12 @@ impl private::Sealed for NonPaged {}
 impl private::Sealed for Paged {}
 impl private::Sealed for Ex {}
 
-/// The routines of a legacy list's configuration, as the kernel takes them.
-fn legacy_routines<K: ListKind<Routines = LegacyRoutines>>(
-    config: &LookasideConfig<K>,
-) -> (sys::PALLOCATE_FUNCTION, sys::PFREE_FUNCTION) {
+/// The routines of a list's configuration, as the kernel takes them (NULL
+/// for the kernel's defaults).
+fn custom_routines<K, A: Copy, F: Copy>(config: &LookasideConfig<K>) -> (Option<A>, Option<F>)
+where
+    K: ListKind<Routines = CustomRoutines<Option<A>, Option<F>>>,
+{
     config.routines.map_or((None, None), |routines| (routines.allocate, routines.free))
 }
 
@@ -127,7 +129,7 @@ impl ListKind for NonPaged {
             PoolType::NonPagedExecute => 0,
             _ => return Err(NtStatus::INVALID_PARAMETER),
         };
-        let (allocate, free) = legacy_routines(config);
+        let (allocate, free) = custom_routines(config);
         // SAFETY: per the contract; Depth is reserved (0).
         unsafe { sys::ExInitializeNPagedLookasideList(raw, allocate, free, flags, size as _, config.tag.to_u32(), 0) };
         Ok(())
@@ -163,7 +165,7 @@ impl ListKind for Paged {
         if config.pool != PoolType::Paged {
             return Err(NtStatus::INVALID_PARAMETER);
         }
-        let (allocate, free) = legacy_routines(config);
+        let (allocate, free) = custom_routines(config);
         // SAFETY: per the contract; Flags 0 (paged pool is always
         // no-execute), Depth is reserved (0).
         unsafe { sys::ExInitializePagedLookasideList(raw, allocate, free, 0, size as _, config.tag.to_u32(), 0) };
@@ -208,7 +210,7 @@ impl ListKind for Ex {
     unsafe fn initialize(raw: *mut Self::Raw, config: &LookasideConfig<Self>, size: usize) -> NtResult<()> {
         let routines =
             sys::lookaside_list_ex_routines(Irql::current() == Irql::PASSIVE).ok_or(NtStatus::PROCEDURE_NOT_FOUND)?;
-        let (allocate, free) = config.routines.map_or((None, None), |routines| (routines.allocate, routines.free));
+        let (allocate, free) = custom_routines(config);
         // SAFETY: per the contract; Flags 0 (NULL on failure, never raise),
         // Depth is reserved (0).
         let status = unsafe {

@@ -9,7 +9,7 @@ use core::{
 use super::{KernelBuffer, LockAccess, Memory, PagePriority, Writable};
 use crate::{
     Irql, NtResult, NtStatus,
-    plain::{PlainData, bytes_of, read_with, volatile_copy},
+    plain::{PlainData, Resident, SharedBytes},
     sys,
 };
 
@@ -24,13 +24,12 @@ use crate::{
 /// The pages are locked: the mapping may be used at any IRQL.
 ///
 /// # Invariants
-/// `base` is the system address `MmGetSystemAddressForMdlSafe` returned for
-/// the `len` bytes of an MDL whose pages stay locked for `'m`. When `owner`
-/// is set, this value made the mapping and unmaps it exactly once, in
-/// `Drop`, from that MDL.
+/// `bytes` is the system address `MmGetSystemAddressForMdlSafe` returned for
+/// the bytes of an MDL whose pages stay locked for `'m` (resident: any
+/// IRQL), writable when `A` is [`Writable`]. When `owner` is set, this value
+/// made the mapping and unmaps it exactly once, in `Drop`, from that MDL.
 pub struct SystemMapping<'m, M: Memory, A: LockAccess> {
-    base: NonNull<u8>,
-    len: usize,
+    bytes: SharedBytes<Resident>,
     owner: Option<NonNull<sys::MDL>>,
     _borrow: PhantomData<Borrow<'m, M, A>>,
 }
@@ -61,22 +60,25 @@ impl<M: Memory, A: LockAccess> SystemMapping<'_, M, A> {
         // SAFETY: a valid MDL (contract).
         let len = unsafe { mdl.as_ref() }.ByteCount as usize;
         let owner = (unmap && !mapped_before).then_some(mdl);
-        Ok(SystemMapping { base, len, owner, _borrow: PhantomData })
+        // SAFETY: `len` bytes mapped at `base`, locked for `'m` (contract),
+        // hence resident.
+        let bytes = unsafe { SharedBytes::new(base, len) };
+        Ok(SystemMapping { bytes, owner, _borrow: PhantomData })
     }
 
     /// The bytes mapped.
     pub fn len(&self) -> usize {
-        self.len
+        self.bytes.len()
     }
 
     /// Never true: an MDL describes at least one byte.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.bytes.len() == 0
     }
 
     /// The system address of the first byte.
     pub fn as_ptr(&self) -> *const u8 {
-        self.base.as_ptr()
+        self.bytes.base().as_ptr()
     }
 
     /// Copies `dst.len()` bytes from `offset` into `dst`.
@@ -86,11 +88,7 @@ impl<M: Memory, A: LockAccess> SystemMapping<'_, M, A> {
     /// # IRQL
     /// Any (the pages are locked).
     pub fn read_bytes(&self, offset: usize, dst: &mut [u8]) -> NtResult<()> {
-        let src = self.range(offset, dst.len())?;
-        // SAFETY: `range` checked the bounds; no reference into the mapping
-        // is formed.
-        unsafe { volatile_copy(src, dst.as_mut_ptr(), dst.len()) };
-        Ok(())
+        self.bytes.read_bytes(offset, dst)
     }
 
     /// Reads a `T` at `offset` (no alignment needed).
@@ -98,7 +96,7 @@ impl<M: Memory, A: LockAccess> SystemMapping<'_, M, A> {
     /// # IRQL
     /// Any.
     pub fn read<T: PlainData>(&self, offset: usize) -> NtResult<T> {
-        read_with(|bytes| self.read_bytes(offset, bytes))
+        self.bytes.read(offset)
     }
 
     /// The mapped bytes as a slice.
@@ -110,17 +108,8 @@ impl<M: Memory, A: LockAccess> SystemMapping<'_, M, A> {
     /// # IRQL
     /// Any.
     pub unsafe fn as_slice(&self) -> &[u8] {
-        // SAFETY: `len` mapped bytes (invariant); the caller rules out writers.
-        unsafe { core::slice::from_raw_parts(self.base.as_ptr(), self.len) }
-    }
-
-    /// The address of `offset..offset + len`, if inside the mapping.
-    fn range(&self, offset: usize, len: usize) -> NtResult<*mut u8> {
-        match offset.checked_add(len) {
-            // SAFETY: `offset <= self.len`: inside the mapping.
-            Some(end) if end <= self.len => Ok(unsafe { self.base.as_ptr().add(offset) }),
-            _ => Err(NtStatus::INVALID_PARAMETER),
-        }
+        // SAFETY: the caller rules out writers.
+        unsafe { self.bytes.as_slice() }
     }
 }
 
@@ -132,10 +121,8 @@ impl<M: Memory, A: Writable> SystemMapping<'_, M, A> {
     /// # IRQL
     /// Any.
     pub fn write_bytes(&mut self, offset: usize, src: &[u8]) -> NtResult<()> {
-        let dst = self.range(offset, src.len())?;
-        // SAFETY: bounds checked; the pages are locked for writing (`A`).
-        unsafe { volatile_copy(src.as_ptr(), dst, src.len()) };
-        Ok(())
+        // SAFETY: the pages are locked for writing (`A`).
+        unsafe { self.bytes.write_bytes(offset, src) }
     }
 
     /// Writes `value` at `offset` (no alignment needed).
@@ -143,7 +130,8 @@ impl<M: Memory, A: Writable> SystemMapping<'_, M, A> {
     /// # IRQL
     /// Any.
     pub fn write<T: PlainData>(&mut self, offset: usize, value: &T) -> NtResult<()> {
-        self.write_bytes(offset, bytes_of(value))
+        // SAFETY: the pages are locked for writing (`A`).
+        unsafe { self.bytes.write(offset, value) }
     }
 
     /// The mapped bytes as a mutable slice.
@@ -154,9 +142,8 @@ impl<M: Memory, A: Writable> SystemMapping<'_, M, A> {
     /// # IRQL
     /// Any.
     pub unsafe fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: `len` mapped bytes, writable (`A`); the caller rules out
-        // every other access.
-        unsafe { core::slice::from_raw_parts_mut(self.base.as_ptr(), self.len) }
+        // SAFETY: writable (`A`); the caller rules out every other access.
+        unsafe { self.bytes.as_mut_slice() }
     }
 }
 
@@ -187,12 +174,12 @@ impl<M: Memory, A: LockAccess> Drop for SystemMapping<'_, M, A> {
         }
         // SAFETY: the mapping this value made of `mdl`'s locked pages
         // (invariant), released once.
-        unsafe { sys::MmUnmapLockedPages(self.base.as_ptr().cast(), mdl.as_ptr()) };
+        unsafe { sys::MmUnmapLockedPages(self.bytes.base().as_ptr().cast(), mdl.as_ptr()) };
     }
 }
 
 impl<M: Memory, A: LockAccess> core::fmt::Debug for SystemMapping<'_, M, A> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SystemMapping").field("base", &self.base).field("len", &self.len).finish()
+        f.debug_struct("SystemMapping").field("base", &self.bytes.base()).field("len", &self.bytes.len()).finish()
     }
 }

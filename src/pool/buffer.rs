@@ -4,11 +4,10 @@ use core::{
     alloc::Layout,
     fmt,
     ops::{Deref, DerefMut},
-    ptr::NonNull,
 };
 
 use super::{PoolTag, PoolType, allocate, free};
-use crate::{NtResult, NtStatus};
+use crate::{NtResult, NtStatus, plain::OwnedBytes};
 
 /// `len` zeroed bytes of pool memory aligned to `align`, tagged, freed with
 /// `ExFreePoolWithTag` on drop. Not `Clone`: it owns its block.
@@ -27,20 +26,15 @@ use crate::{NtResult, NtStatus};
 /// ```
 ///
 /// # Invariants
-/// `ptr` is the start of a block that the crate's pool allocator returned, zeroed, for
-/// `layout`, `tag` and `pool`; its `layout.size()` bytes are initialised; the
-/// buffer frees it exactly once, in `Drop`.
+/// `bytes` is the block that the crate's pool allocator returned, zeroed, for
+/// `layout` (`bytes.len() == layout.size()`), `tag` and `pool`; the buffer
+/// frees it exactly once, in `Drop`.
 pub struct PoolBuffer {
-    ptr: NonNull<u8>,
+    bytes: OwnedBytes,
     layout: Layout,
     tag: PoolTag,
     pool: PoolType,
 }
-
-// SAFETY: the buffer owns plain bytes; pool memory is not tied to a thread.
-unsafe impl Send for PoolBuffer {}
-// SAFETY: shared access gives only `&[u8]`.
-unsafe impl Sync for PoolBuffer {}
 
 impl PoolBuffer {
     /// Allocates `len` zeroed bytes aligned to `align` (a power of two; 0 or 1
@@ -60,7 +54,10 @@ impl PoolBuffer {
             if align.max(1).is_power_of_two() { NtStatus::INTEGER_OVERFLOW } else { NtStatus::INVALID_PARAMETER }
         })?;
         let ptr = allocate(layout, tag, pool, true)?;
-        Ok(PoolBuffer { ptr, layout, tag, pool })
+        // SAFETY: `allocate` returned `layout.size()` zeroed bytes of pool
+        // memory, which the buffer owns until `Drop`.
+        let bytes = unsafe { OwnedBytes::new(ptr, layout.size()) };
+        Ok(PoolBuffer { bytes, layout, tag, pool })
     }
 
     /// The alignment the buffer was allocated with.
@@ -83,23 +80,20 @@ impl Deref for PoolBuffer {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        // SAFETY: by the invariants `ptr` holds `layout.size()` initialised
-        // bytes owned by self.
-        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.layout.size()) }
+        self.bytes.as_slice()
     }
 }
 
 impl DerefMut for PoolBuffer {
     fn deref_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `deref`, and `&mut self` makes the access unique.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.layout.size()) }
+        self.bytes.as_mut_slice()
     }
 }
 
 impl Drop for PoolBuffer {
     fn drop(&mut self) {
         // SAFETY: the block came from `allocate` with this layout, tag and pool.
-        unsafe { free(self.ptr, self.layout, self.tag, self.pool) };
+        unsafe { free(self.bytes.as_non_null(), self.layout, self.tag, self.pool) };
     }
 }
 

@@ -9,7 +9,7 @@ use core::{
 
 use crate::{
     Irql, NtResult, NtStatus,
-    plain::{PlainData, bytes_of, read_with, volatile_copy},
+    plain::{Pageable, PlainData, SharedBytes},
     sys,
 };
 
@@ -102,15 +102,15 @@ impl ViewKind for Exclusive {}
 /// ```
 ///
 /// # Invariants
-/// `base` is the address `ZwMapViewOfSection` returned in the process that
-/// was current on this thread when the view was created, mapping `mapped`
-/// bytes with protection `A::PAGE`; `len <= mapped`. The view is unmapped
-/// exactly once (by [`SectionView::unmap`] or `Drop`), on the creating
-/// thread (the type is neither `Send` nor `Sync`). For `K = Exclusive`, no
-/// other mapping of the memory exists or can be created.
+/// `bytes` starts at the address `ZwMapViewOfSection` returned in the
+/// process that was current on this thread when the view was created,
+/// mapping `mapped` bytes (pageable) with protection `A::PAGE`;
+/// `bytes.len() <= mapped`. The view is unmapped exactly once (by
+/// [`SectionView::unmap`] or `Drop`), on the creating thread (the type is
+/// neither `Send` nor `Sync`). For `K = Exclusive`, no other mapping of the
+/// memory exists or can be created.
 pub struct SectionView<A: ViewProtection, K: ViewKind = Shared> {
-    base: NonNull<u8>,
-    len: usize,
+    bytes: SharedBytes<Pageable>,
     mapped: usize,
     _marker: PhantomData<Markers<A, K>>,
 }
@@ -152,7 +152,10 @@ impl<A: ViewProtection> SectionView<A, Shared> {
             (0, None) => mapped,
             (size, _) => size.min(mapped),
         };
-        Ok(SectionView { base, len, mapped, _marker: PhantomData })
+        // SAFETY: `len <= mapped` bytes of pageable memory mapped at `base`
+        // in the current process, until the view unmaps them.
+        let bytes = unsafe { SharedBytes::new(base, len) };
+        Ok(SectionView { bytes, mapped, _marker: PhantomData })
     }
 
     /// This view, declared the only mapping of its memory.
@@ -161,9 +164,10 @@ impl<A: ViewProtection> SectionView<A, Shared> {
     /// No other view of the section exists or can be created (the section is
     /// anonymous and its handles are closed).
     pub(super) unsafe fn into_exclusive(self) -> SectionView<A, Exclusive> {
-        let view = SectionView { base: self.base, len: self.len, mapped: self.mapped, _marker: PhantomData };
-        core::mem::forget(self);
-        view
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped: the window moves out once.
+        let bytes = unsafe { core::ptr::read(&this.bytes) };
+        SectionView { bytes, mapped: this.mapped, _marker: PhantomData }
     }
 }
 
@@ -173,12 +177,12 @@ impl<A: ViewProtection, K: ViewKind> SectionView<A, K> {
     /// mapped it ([`Section::size`](super::Section::size)); otherwise (a
     /// section opened by name, or sized by its file) the mapped size.
     pub fn len(&self) -> usize {
-        self.len
+        self.bytes.len()
     }
 
     /// True for a view of no bytes (never: the kernel maps at least a page).
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.bytes.len() == 0
     }
 
     /// The size the kernel mapped: [`len`](Self::len) rounded up to whole
@@ -189,7 +193,7 @@ impl<A: ViewProtection, K: ViewKind> SectionView<A, K> {
 
     /// The view's address in the current process.
     pub fn as_ptr(&self) -> *const u8 {
-        self.base.as_ptr()
+        self.bytes.base().as_ptr()
     }
 
     /// Copies `dst.len()` bytes from `offset` into `dst`.
@@ -200,11 +204,7 @@ impl<A: ViewProtection, K: ViewKind> SectionView<A, K> {
     /// # IRQL
     /// `<= APC_LEVEL`.
     pub fn read_bytes(&self, offset: usize, dst: &mut [u8]) -> NtResult<()> {
-        let src = self.range(offset, dst.len())?;
-        // SAFETY: `range` checked `offset..offset + len` lies inside the
-        // mapping; the copy holds no reference into shared memory.
-        unsafe { volatile_copy(src, dst.as_mut_ptr(), dst.len()) };
-        Ok(())
+        self.bytes.read_bytes(offset, dst)
     }
 
     /// Reads a `T` at `offset` (no alignment needed).
@@ -212,7 +212,7 @@ impl<A: ViewProtection, K: ViewKind> SectionView<A, K> {
     /// # IRQL
     /// `<= APC_LEVEL`.
     pub fn read<T: PlainData>(&self, offset: usize) -> NtResult<T> {
-        read_with(|bytes| self.read_bytes(offset, bytes))
+        self.bytes.read(offset)
     }
 
     /// The whole view as a slice.
@@ -224,8 +224,8 @@ impl<A: ViewProtection, K: ViewKind> SectionView<A, K> {
     /// # IRQL
     /// The slice may be used at `<= APC_LEVEL` only.
     pub unsafe fn as_slice(&self) -> &[u8] {
-        // SAFETY: the mapping covers `len` bytes; the caller rules out writers.
-        unsafe { core::slice::from_raw_parts(self.base.as_ptr(), self.len) }
+        // SAFETY: the caller rules out writers.
+        unsafe { self.bytes.as_slice() }
     }
 
     /// Unmaps the view now, reporting `ZwUnmapViewOfSection`'s status.
@@ -235,22 +235,9 @@ impl<A: ViewProtection, K: ViewKind> SectionView<A, K> {
     /// bug-check), the result is `STATUS_INVALID_LEVEL`, and the verifier
     /// reports the leak.
     pub fn unmap(self) -> NtResult<()> {
-        let base = self.base;
+        let base = self.bytes.base();
         core::mem::forget(self);
         unmap(base)
-    }
-
-    /// The address of `offset..offset + len`, if inside the view and at an
-    /// IRQL where pageable memory may be touched.
-    fn range(&self, offset: usize, len: usize) -> NtResult<*mut u8> {
-        Irql::ensure_at_most(Irql::APC)?;
-        match offset.checked_add(len) {
-            Some(end) if end <= self.len => {
-                // SAFETY: `offset <= len`, inside the mapping.
-                Ok(unsafe { self.base.as_ptr().add(offset) })
-            }
-            _ => Err(NtStatus::INVALID_PARAMETER),
-        }
     }
 }
 
@@ -262,10 +249,8 @@ impl<A: Writable, K: ViewKind> SectionView<A, K> {
     /// # IRQL
     /// `<= APC_LEVEL`.
     pub fn write_bytes(&mut self, offset: usize, src: &[u8]) -> NtResult<()> {
-        let dst = self.range(offset, src.len())?;
-        // SAFETY: `range` checked the bounds; the view is writable (`A`).
-        unsafe { volatile_copy(src.as_ptr(), dst, src.len()) };
-        Ok(())
+        // SAFETY: the view is writable (`A`).
+        unsafe { self.bytes.write_bytes(offset, src) }
     }
 
     /// Writes `value` at `offset` (no alignment needed).
@@ -273,7 +258,8 @@ impl<A: Writable, K: ViewKind> SectionView<A, K> {
     /// # IRQL
     /// `<= APC_LEVEL`.
     pub fn write<T: PlainData>(&mut self, offset: usize, value: &T) -> NtResult<()> {
-        self.write_bytes(offset, bytes_of(value))
+        // SAFETY: the view is writable (`A`).
+        unsafe { self.bytes.write(offset, value) }
     }
 
     /// The whole view as a mutable slice.
@@ -285,9 +271,9 @@ impl<A: Writable, K: ViewKind> SectionView<A, K> {
     /// # IRQL
     /// The slice may be used at `<= APC_LEVEL` only.
     pub unsafe fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: the mapping covers `len` writable bytes; the caller rules
-        // out every other access.
-        unsafe { core::slice::from_raw_parts_mut(self.base.as_ptr(), self.len) }
+        // SAFETY: the view is writable (`A`); the caller rules out every
+        // other access.
+        unsafe { self.bytes.as_mut_slice() }
     }
 }
 
@@ -306,7 +292,7 @@ impl<A: ViewProtection> SectionView<A, Exclusive> {
     }
 
     fn typed<T: PlainData>(&self, offset: usize) -> NtResult<*mut T> {
-        let at = self.range(offset, size_of::<T>())?.cast::<T>();
+        let at = self.bytes.range(offset, size_of::<T>())?.cast::<T>();
         if at.is_aligned() { Ok(at) } else { Err(NtStatus::DATATYPE_MISALIGNMENT) }
     }
 }
@@ -344,15 +330,15 @@ impl<A: Writable> DerefMut for SectionView<A, Exclusive> {
 
 impl<A: ViewProtection, K: ViewKind> Drop for SectionView<A, K> {
     fn drop(&mut self) {
-        let _ = unmap(self.base);
+        let _ = unmap(self.bytes.base());
     }
 }
 
 impl<A: ViewProtection, K: ViewKind> core::fmt::Debug for SectionView<A, K> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SectionView")
-            .field("base", &self.base)
-            .field("len", &self.len)
+            .field("base", &self.bytes.base())
+            .field("len", &self.bytes.len())
             .field("mapped", &self.mapped)
             .field("protection", &A::PAGE)
             .finish()

@@ -48,3 +48,21 @@ pub unsafe fn map_io_space(physical: PHYSICAL_ADDRESS, size: SIZE_T, protect: UL
     // SAFETY: the caller's contract is MmMapIoSpace's.
     unsafe { MmMapIoSpace(physical, size, cache) }
 }
+
+/// The register routines of x64 `wdm.h` (`READ_REGISTER_*` and
+/// `WRITE_REGISTER_*`, `FORCEINLINE`: no binding has them) and their widths:
+/// the one list that both implementations, the volatile accesses of
+/// `register.rs` and the kernel model's devices, are generated from.
+/// `register_routines!(generate)` expands to
+/// `generate! { READ, WRITE: type; ... }`.
+macro_rules! register_routines {
+    ($generate:ident) => {
+        $generate! {
+            READ_REGISTER_UCHAR, WRITE_REGISTER_UCHAR: u8;
+            READ_REGISTER_USHORT, WRITE_REGISTER_USHORT: u16;
+            READ_REGISTER_ULONG, WRITE_REGISTER_ULONG: u32;
+            READ_REGISTER_ULONG64, WRITE_REGISTER_ULONG64: u64;
+        }
+    };
+}
+pub(crate) use register_routines;

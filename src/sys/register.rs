@@ -34,9 +34,4 @@ macro_rules! registers {
     )*};
 }
 
-registers! {
-    READ_REGISTER_UCHAR, WRITE_REGISTER_UCHAR: u8;
-    READ_REGISTER_USHORT, WRITE_REGISTER_USHORT: u16;
-    READ_REGISTER_ULONG, WRITE_REGISTER_ULONG: u32;
-    READ_REGISTER_ULONG64, WRITE_REGISTER_ULONG64: u64;
-}
+super::io_space::register_routines!(registers);
