@@ -164,16 +164,25 @@ impl<const SIZE: usize, A: IoProtection> IoSpace<SIZE, A> {
     }
 
     /// The bytes mapped (at least `SIZE`).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn len(&self) -> usize {
         self.registers.len()
     }
 
     /// Never true: a mapping has at least one byte.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn is_empty(&self) -> bool {
         self.registers.len() == 0
     }
 
     /// The physical address of the first byte.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn physical_address(&self) -> PhysicalAddress {
         self.physical
     }

@@ -25,11 +25,17 @@ impl Irql {
     pub const HIGH: Irql = Irql(15);
 
     /// An IRQL from its number; `None` above [`Irql::HIGH`].
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn new(level: u8) -> Option<Irql> {
         if level <= Self::HIGH.0 { Some(Irql(level)) } else { None }
     }
 
     /// The number of this level.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn level(self) -> u8 {
         self.0
     }

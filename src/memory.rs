@@ -55,16 +55,25 @@ impl PhysicalAddress {
     pub const MAX: PhysicalAddress = PhysicalAddress(i64::MAX as u64);
 
     /// The physical address `address`.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn new(address: u64) -> PhysicalAddress {
         PhysicalAddress(address)
     }
 
     /// The address as a number.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn get(self) -> u64 {
         self.0
     }
 
     /// `self + offset`, or `None` on overflow.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn checked_add(self, offset: u64) -> Option<PhysicalAddress> {
         match self.0.checked_add(offset) {
             Some(address) => Some(PhysicalAddress(address)),
@@ -74,11 +83,17 @@ impl PhysicalAddress {
 
     /// The kernel's `PHYSICAL_ADDRESS` (addresses above [`MAX`](Self::MAX)
     /// are clamped to it).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn to_raw(self) -> sys::PHYSICAL_ADDRESS {
         sys::PHYSICAL_ADDRESS { QuadPart: self.0.min(Self::MAX.0) as i64 }
     }
 
     /// From the kernel's `PHYSICAL_ADDRESS`.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn from_raw(raw: sys::PHYSICAL_ADDRESS) -> PhysicalAddress {
         // SAFETY: every member of the union is plain integers over the same
         // eight bytes; QuadPart covers them all.
@@ -126,6 +141,9 @@ pub enum CacheType {
 
 impl CacheType {
     /// The kernel's `MEMORY_CACHING_TYPE`.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn to_raw(self) -> sys::MEMORY_CACHING_TYPE {
         use sys::_MEMORY_CACHING_TYPE as M;
         match self {
@@ -140,6 +158,9 @@ impl CacheType {
 
     /// From the kernel's value; [`NtStatus::INVALID_PARAMETER`] for
     /// `MmNotMapped`, `MmMaximumCacheType` and unknown values.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn from_raw(raw: sys::MEMORY_CACHING_TYPE) -> NtResult<CacheType> {
         use sys::_MEMORY_CACHING_TYPE as M;
         match raw {
@@ -173,11 +194,17 @@ impl PhysicalLimits {
         PhysicalLimits { lowest: PhysicalAddress(0), highest: PhysicalAddress::MAX, boundary: 0 };
 
     /// At or below `highest` (e.g. `0xFFFF_FFFF` for a 32-bit device).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn below(highest: PhysicalAddress) -> PhysicalLimits {
         PhysicalLimits { highest, ..Self::ANY }
     }
 
     /// The same limits, not crossing a multiple of `boundary`.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn boundary(self, boundary: u64) -> PhysicalLimits {
         PhysicalLimits { boundary, ..self }
     }
@@ -336,6 +363,9 @@ impl ContiguousBuffer {
     }
 
     /// How the buffer is cached.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn cache_type(&self) -> CacheType {
         self.cache
     }

@@ -38,6 +38,9 @@ macro_rules! statuses {
             $($(#[$doc])* pub const $name: NtStatus = NtStatus($value as u32 as i32);)*
 
             /// The symbolic name (`STATUS_...`) of a code this crate knows, if any.
+            ///
+            /// # IRQL
+            /// Any: no kernel call, no pageable memory touched.
             pub const fn name(self) -> Option<&'static str> {
                 match self.0 as u32 {
                     $($value => Some(concat!("STATUS_", stringify!($name))),)*
@@ -134,16 +137,25 @@ statuses! {
 
 impl NtStatus {
     /// Wraps a raw `NTSTATUS`.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn from_raw(raw: i32) -> Self {
         Self(raw)
     }
 
     /// The raw `NTSTATUS`, as the kernel takes it.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn to_raw(self) -> i32 {
         self.0
     }
 
     /// The severity field (bits 30-31).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn severity(self) -> Severity {
         match (self.0 as u32) >> 30 {
             0 => Severity::Success,
@@ -154,21 +166,33 @@ impl NtStatus {
     }
 
     /// `NT_SUCCESS`: success or informational severity.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn is_success(self) -> bool {
         self.0 >= 0
     }
 
     /// `NT_INFORMATION`: informational severity only.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn is_information(self) -> bool {
         matches!(self.severity(), Severity::Informational)
     }
 
     /// `NT_WARNING`: warning severity.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn is_warning(self) -> bool {
         matches!(self.severity(), Severity::Warning)
     }
 
     /// `NT_ERROR`: error severity.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn is_error(self) -> bool {
         matches!(self.severity(), Severity::Error)
     }
@@ -176,11 +200,17 @@ impl NtStatus {
     /// `Ok(self)` when [`is_success`](Self::is_success) (the informational
     /// code is kept: `STATUS_OBJECT_NAME_EXISTS` is worth seeing), `Err(self)`
     /// for warnings and errors.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn ok(self) -> NtResult<NtStatus> {
         if self.is_success() { Ok(self) } else { Err(self) }
     }
 
     /// [`ok`](Self::ok) without the success code.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn result(self) -> NtResult<()> {
         if self.is_success() { Ok(()) } else { Err(self) }
     }

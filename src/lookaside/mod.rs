@@ -145,6 +145,9 @@ impl<K: ListKind> Copy for LookasideConfig<K> {}
 impl<K: ListKind> LookasideConfig<K> {
     /// Entries tagged `tag`, from the family's default pool, allocated and
     /// freed by the kernel's default routines.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn new(tag: PoolTag) -> Self {
         LookasideConfig { tag, pool: K::DEFAULT_POOL, routines: None }
     }
@@ -153,6 +156,9 @@ impl<K: ListKind> LookasideConfig<K> {
     /// [`PoolType::NonPagedNx`] and [`PoolType::NonPagedExecute`], [`Paged`]
     /// lists [`PoolType::Paged`], [`Ex`] lists any; another pool makes
     /// [`LookasideList::init`] fail with [`NtStatus::INVALID_PARAMETER`].
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn pool(self, pool: PoolType) -> Self {
         LookasideConfig { pool, ..self }
     }
@@ -167,6 +173,9 @@ impl<K: ListKind> LookasideConfig<K> {
     /// blocks `allocate` returned (or, if `allocate` is `None`, pool blocks
     /// of the list's tag). Both may be called at any IRQL up to the list's
     /// maximum, from any thread, and never unwind.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub unsafe fn routines(self, routines: K::Routines) -> Self {
         LookasideConfig { routines: Some(routines), ..self }
     }
@@ -247,6 +256,9 @@ unsafe impl<T, K: ListKind> Sync for LookasideList<T, K> {}
 impl<T, K: ListKind> LookasideList<T, K> {
     /// An uninitialised list, for a `static` or a field; pin it, then
     /// [`init`](Self::init) it.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn new() -> Self {
         LookasideList {
             raw: UnsafeCell::new(MaybeUninit::uninit()),

@@ -68,17 +68,26 @@ impl<'irp, A: LockAccess> IrpMdl<'irp, A> {
     }
 
     /// The bytes described (the request's output buffer length).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn len(&self) -> usize {
         // SAFETY: a valid MDL (invariant).
         unsafe { self.raw.as_ref() }.ByteCount as usize
     }
 
     /// Never true (see the invariants).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The page frame numbers of the buffer's pages (zeros under Wine).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn page_frames(&self) -> &[sys::PFN_NUMBER] {
         // SAFETY: locked for `'irp` (invariant); an I/O manager's MDL has room
         // for its PFNs.

@@ -84,22 +84,34 @@ impl<'a, M: Memory, A: LockAccess> LockedMdl<'a, M, A> {
     /// The page frame numbers of the locked pages (the MDL's PFN array), for
     /// hardware that takes physical pages. Under Wine, whose probe does
     /// nothing, they are zeros.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn page_frames(&self) -> &[sys::PFN_NUMBER] {
         // SAFETY: locked while `self` lives (invariant).
         unsafe { page_frames(self.mdl.raw) }
     }
 
     /// The bytes described.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn len(&self) -> usize {
         self.mdl.len()
     }
 
     /// Never true: an MDL describes at least one byte.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn is_empty(&self) -> bool {
         self.mdl.is_empty()
     }
 
     /// The kernel's MDL, for routines this crate does not wrap.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn as_raw(&self) -> *mut sys::MDL {
         self.mdl.as_raw()
     }
@@ -205,17 +217,26 @@ impl<'a> NonPagedMdl<'a> {
     }
 
     /// The page frame numbers of the buffer's pages.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn page_frames(&self) -> &[sys::PFN_NUMBER] {
         // SAFETY: built for non-paged memory borrowed for `'a` (invariant).
         unsafe { page_frames(self.mdl.raw) }
     }
 
     /// The bytes described.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn len(&self) -> usize {
         self.mdl.len()
     }
 
     /// Never true: an MDL describes at least one byte.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn is_empty(&self) -> bool {
         self.mdl.is_empty()
     }

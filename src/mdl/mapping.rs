@@ -67,16 +67,25 @@ impl<M: Memory, A: LockAccess> SystemMapping<'_, M, A> {
     }
 
     /// The bytes mapped.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
 
     /// Never true: an MDL describes at least one byte.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn is_empty(&self) -> bool {
         self.bytes.len() == 0
     }
 
     /// The system address of the first byte.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn as_ptr(&self) -> *const u8 {
         self.bytes.base().as_ptr()
     }

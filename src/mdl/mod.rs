@@ -328,17 +328,26 @@ impl Mdl<'static, UserBuffer> {
 
 impl<M: Memory> Mdl<'_, M> {
     /// The bytes described (`MmGetMdlByteCount`).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn len(&self) -> usize {
         // SAFETY: a valid MDL (invariant).
         unsafe { self.raw.as_ref() }.ByteCount as usize
     }
 
     /// Never true: an MDL describes at least one byte.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The buffer's address (`MmGetMdlVirtualAddress`).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn virtual_address(&self) -> usize {
         // SAFETY: a valid MDL (invariant).
         unsafe { sys::MmGetMdlVirtualAddress(self.raw.as_ptr()) as usize }
@@ -346,6 +355,9 @@ impl<M: Memory> Mdl<'_, M> {
 
     /// The kernel's MDL, for routines this crate does not wrap. It stays
     /// owned by `self`.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn as_raw(&self) -> *mut sys::MDL {
         self.raw.as_ptr()
     }

@@ -27,6 +27,9 @@ impl<T> PageableCell<T> {
     /// A cell holding `value`. Evaluated at compile time in a static; a
     /// zero-sized `T` fails to compile (it would have no address inside the
     /// section to lock).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn new(value: T) -> Self {
         assert!(size_of::<T>() != 0, "a pageable static cannot be zero-sized");
         Self(UnsafeCell::new(value))
@@ -70,6 +73,9 @@ impl<T> PageableStatic<T> {
     /// `#[link_section]` on Windows targets) in the section named `section`,
     /// whose name starts with `PAGE` and which holds only writable data; no
     /// other `PageableStatic` is ever created over `data`.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const unsafe fn new(data: &'static PageableCell<T>, section: &'static str) -> Self {
         Self { data, section, handle: AtomicPtr::new(null_mut()), borrows: AtomicUsize::new(0) }
     }

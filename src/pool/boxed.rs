@@ -67,11 +67,17 @@ impl<T> PoolBox<T> {
     }
 
     /// The tag of the block.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn tag(&self) -> PoolTag {
         self.tag
     }
 
     /// The pool of the block.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn pool_type(&self) -> PoolType {
         self.pool
     }

@@ -61,16 +61,25 @@ impl PoolBuffer {
     }
 
     /// The alignment the buffer was allocated with.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn align(&self) -> usize {
         self.layout.align()
     }
 
     /// The tag of the block.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn tag(&self) -> PoolTag {
         self.tag
     }
 
     /// The pool of the block.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn pool_type(&self) -> PoolType {
         self.pool
     }

@@ -43,6 +43,9 @@ pub struct KernelAllocator {
 
 impl KernelAllocator {
     /// An allocator for `pool`, tagging every block `tag`.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn new(tag: PoolTag, pool: PoolType) -> KernelAllocator {
         KernelAllocator { tag, pool }
     }

@@ -66,6 +66,9 @@ impl PoolType {
 
     /// The pool for a legacy `POOL_TYPE` value. Must-succeed, session and
     /// unknown types give [`NtStatus::INVALID_PARAMETER`].
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn from_legacy(pool_type: sys::POOL_TYPE) -> NtResult<PoolType> {
         use sys::_POOL_TYPE as T;
         match pool_type {
@@ -79,6 +82,9 @@ impl PoolType {
     }
 
     /// The legacy `POOL_TYPE` (for `ExAllocatePoolWithTag`).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn to_legacy(self) -> sys::POOL_TYPE {
         use sys::_POOL_TYPE as T;
         match self {
@@ -91,6 +97,9 @@ impl PoolType {
     }
 
     /// The `POOL_FLAGS` (for `ExAllocatePool2`).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn to_flags(self) -> sys::POOL_FLAGS {
         match self {
             PoolType::NonPagedNx => sys::POOL_FLAG_NON_PAGED,
@@ -102,11 +111,17 @@ impl PoolType {
     }
 
     /// True for the paged pools.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn is_paged(self) -> bool {
         matches!(self, PoolType::Paged | PoolType::PagedCacheAligned)
     }
 
     /// The highest IRQL at which this pool may be allocated and freed.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn max_irql(self) -> Irql {
         if self.is_paged() { Irql::APC } else { Irql::DISPATCH }
     }

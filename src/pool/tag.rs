@@ -25,6 +25,9 @@ impl PoolTag {
     /// # Panics
     /// If the bytes are not a valid tag (see the type's invariants). Use
     /// [`PoolTag::try_new`] for tags that come from outside.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn new(bytes: [u8; 4]) -> PoolTag {
         match Self::try_new(bytes) {
             Ok(tag) => tag,
@@ -33,6 +36,9 @@ impl PoolTag {
     }
 
     /// A tag from four bytes, or [`NtStatus::INVALID_PARAMETER`].
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn try_new(bytes: [u8; 4]) -> NtResult<PoolTag> {
         let mut i = 0;
         let mut blank = true;
@@ -47,11 +53,17 @@ impl PoolTag {
     }
 
     /// The `ULONG` the kernel takes.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn to_u32(self) -> u32 {
         self.0
     }
 
     /// The four characters in reading order.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn to_bytes(self) -> [u8; 4] {
         self.0.to_le_bytes()
     }

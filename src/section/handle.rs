@@ -47,6 +47,9 @@ impl SectionAccess {
     pub const ALL: SectionAccess = SectionAccess(sys::SECTION_ALL_ACCESS);
 
     /// The raw mask.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn bits(self) -> u32 {
         self.0
     }
@@ -87,6 +90,9 @@ impl Section {
     }
 
     /// The options of a new section.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn builder<'a>() -> SectionBuilder<'a> {
         SectionBuilder {
             size: None,
@@ -119,6 +125,9 @@ impl Section {
     }
 
     /// The size the section was created with, when this handle created it.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn size(&self) -> Option<u64> {
         self.size
     }
@@ -156,6 +165,9 @@ impl Section {
     }
 
     /// Gives up ownership: the caller closes the handle.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn into_raw(self) -> sys::HANDLE {
         let handle = self.handle;
         core::mem::forget(self);
@@ -167,6 +179,9 @@ impl Section {
     /// # Safety
     /// `handle` is an open kernel handle to a section object that nothing
     /// else closes.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub unsafe fn from_raw(handle: sys::HANDLE) -> Section {
         Section { handle, size: None, protection: None }
     }
@@ -212,12 +227,18 @@ impl<'a> SectionBuilder<'a> {
     /// The maximum size in bytes. Required for pagefile-backed sections; for
     /// a file-backed one, 0 or unset means the file's size, and a larger size
     /// extends a writable file.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn size(mut self, size: u64) -> Self {
         self.size = Some(size);
         self
     }
 
     /// The page protection (default [`SectionProtection::ReadWrite`]).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn protection(mut self, protection: SectionProtection) -> Self {
         self.protection = protection;
         self
@@ -226,12 +247,18 @@ impl<'a> SectionBuilder<'a> {
     /// A name in the object namespace, so that others can open the section
     /// (e.g. `\BaseNamedObjects\Name`, which user mode opens as
     /// `Global\Name`).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn named(mut self, name: ObjectName<'a>) -> Self {
         self.name = Some(name);
         self
     }
 
     /// Backs the section with `file` instead of the paging file.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn backed_by(mut self, file: &'a BackingFile) -> Self {
         self.file = Some(file);
         self
@@ -239,12 +266,18 @@ impl<'a> SectionBuilder<'a> {
 
     /// `SEC_RESERVE` instead of `SEC_COMMIT` (pagefile-backed sections only:
     /// pages are committed later by whoever maps them).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn reserve(mut self) -> Self {
         self.reserve = true;
         self
     }
 
     /// The access of the returned handle (default [`SectionAccess::ALL`]).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn access(mut self, access: SectionAccess) -> Self {
         self.access = access;
         self

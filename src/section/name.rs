@@ -16,6 +16,9 @@ impl<'a> ObjectName<'a> {
     /// A name from UTF-16 code units: non-empty, at most 32767 units (a
     /// `UNICODE_STRING` counts bytes in a `u16`), else
     /// [`NtStatus::OBJECT_NAME_INVALID`].
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn new(utf16: &'a [u16]) -> NtResult<ObjectName<'a>> {
         if utf16.is_empty() || utf16.len() > (u16::MAX / 2) as usize {
             Err(NtStatus::OBJECT_NAME_INVALID)
@@ -25,6 +28,9 @@ impl<'a> ObjectName<'a> {
     }
 
     /// The UTF-16 code units.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub const fn as_utf16(&self) -> &'a [u16] {
         self.utf16
     }

@@ -176,22 +176,34 @@ impl<A: ViewProtection, K: ViewKind> SectionView<A, K> {
     /// to the end of the section when its size is known to the handle that
     /// mapped it ([`Section::size`](super::Section::size)); otherwise (a
     /// section opened by name, or sized by its file) the mapped size.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
 
     /// True for a view of no bytes (never: the kernel maps at least a page).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn is_empty(&self) -> bool {
         self.bytes.len() == 0
     }
 
     /// The size the kernel mapped: [`len`](Self::len) rounded up to whole
     /// pages.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn mapped_size(&self) -> usize {
         self.mapped
     }
 
     /// The view's address in the current process.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
     pub fn as_ptr(&self) -> *const u8 {
         self.bytes.base().as_ptr()
     }

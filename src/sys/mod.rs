@@ -14,6 +14,10 @@
 //! bind (inline functions such as `KeGetCurrentIrql`, macros, exports that old
 //! kernels lack) is written here once for every provider.
 //!
+//! The raw routines here carry the kernel's own contracts (IRQL, arguments)
+//! as Microsoft documents them for each routine; the safe modules of the
+//! crate state those contracts in their `# IRQL` sections and check them.
+//!
 //! This module is public so that a driver can reach the raw names of the
 //! selected provider for what this crate does not wrap (the sample driver
 //! uses it for its device and IRP plumbing); everything memory-related has a
