@@ -13,6 +13,7 @@ bash "$here/setup.sh"
 cd "$root"
 export WDM_MEM_REQUIRE_E2E=1
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
+cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets
 cargo test --doc
 cargo test -p wdm-mem-client
