@@ -126,7 +126,8 @@ pub type LookasideListEx<T> = LookasideList<T, Ex>;
 /// The kernel's `Depth` parameter is reserved (it must be 0: the kernel
 /// chooses the depth) and `Flags` are chosen by the crate (no-execute
 /// non-paged pool, never raise an exception on failure), so neither is an
-/// input; both show in [`LookasideStats`].
+/// input: the depth the kernel chose shows in [`LookasideStats::depth`], and
+/// the flags follow from [`LookasideStats::pool`].
 #[derive(Debug)]
 pub struct LookasideConfig<K: ListKind> {
     tag: PoolTag,
