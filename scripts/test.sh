@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Quick start 2: the whole test suite. Installs what is missing (Debian
-# packages for the cross build and Wine), then runs every host test (unit,
-# integration, doc examples, the ddk bindings' layout assertions) and the
-# end-to-end tests that build the real .sys, check its PE image and run it
-# under Wine. Those are required here: a missing tool fails the run.
+# packages for the cross build and Wine), then: docs and clippy with warnings
+# denied, a type-check of the `wdk` provider against a stand-in of wdk-sys,
+# every host test (unit, integration, doc examples, the ddk bindings' layout
+# assertions) and the end-to-end tests that build the real .sys, check its PE
+# image and run it under Wine. Those are required here: a missing tool fails
+# the run.
 #
 #   bash scripts/test.sh
 set -euo pipefail
@@ -14,6 +16,7 @@ cd "$root"
 export WDM_MEM_REQUIRE_E2E=1
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 cargo clippy --all-targets --quiet -- -D warnings
+bash "$here/check-wdk-provider.sh"
 cargo test --all-targets
 cargo test --doc
 cargo test -p wdm-mem-client
