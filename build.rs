@@ -81,7 +81,10 @@ fn compile_seh_shim(provider: &str) {
         compile.arg("-fno-stack-protector");
         compile.args(["-D_AMD64_", "-D_WIN64", "-DNTDDI_VERSION=0x0A000000", "-D_WIN32_WINNT=0x0A00"]);
         // mingw's intrin-impl.h would emit these two as out-of-line globals.
-        compile.args(["-D__INTRINSIC_DEFINED_InterlockedBitTestAndSet", "-D__INTRINSIC_DEFINED_InterlockedBitTestAndReset"]);
+        compile.args([
+            "-D__INTRINSIC_DEFINED_InterlockedBitTestAndSet",
+            "-D__INTRINSIC_DEFINED_InterlockedBitTestAndReset",
+        ]);
         compile.arg(format!("-I{include}/ddk")).arg(format!("-I{include}"));
         // Noise from mingw's intrin.h/setjmp.h, as in scripts/regen-ddk-bindings.sh.
         compile.args(["-Wno-pragma-pack", "-Wno-incompatible-library-redeclaration", "-Wno-#warnings"]);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quick start 2: the whole test suite. Installs what is missing (Debian
-# packages for the cross build and Wine), then: docs and clippy with warnings
+# packages for the cross build and Wine), then: rustfmt, docs and clippy with warnings
 # denied, a type-check of the `wdk` provider against a stand-in of wdk-sys,
 # every host test (unit, integration, doc examples, the ddk bindings' layout
 # assertions) and the end-to-end tests that build the real .sys, check its PE
@@ -14,6 +14,7 @@ root=$(cd "$here/.." && pwd)
 bash "$here/setup.sh"
 cd "$root"
 export WDM_MEM_REQUIRE_E2E=1
+cargo fmt --all --check
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 cargo clippy --all-targets --quiet -- -D warnings
 bash "$here/check-wdk-provider.sh"

@@ -32,8 +32,6 @@
 #[cfg(wdm_provider = "model")]
 extern crate std;
 
-
-
 pub mod address;
 pub mod io_space;
 pub mod irql;

@@ -281,10 +281,7 @@ mod tests {
 
     #[test]
     fn debug_names_known_codes_and_prints_hex_for_others() {
-        assert_eq!(
-            format!("{:?}", NtStatus::INSUFFICIENT_RESOURCES),
-            "STATUS_INSUFFICIENT_RESOURCES (0xC000009A)"
-        );
+        assert_eq!(format!("{:?}", NtStatus::INSUFFICIENT_RESOURCES), "STATUS_INSUFFICIENT_RESOURCES (0xC000009A)");
         assert_eq!(format!("{}", NtStatus::from_raw(0x1234)), "NTSTATUS(0x00001234)");
         assert_eq!(NtStatus::from_raw(-1073741811), NtStatus::INVALID_PARAMETER);
     }

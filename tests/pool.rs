@@ -104,7 +104,10 @@ fn bad_input_is_an_error_and_allocates_nothing() {
         (PoolBuffer::new(0, 0, TAG, PoolType::NonPagedNx).unwrap_err(), NtStatus::INVALID_PARAMETER),
         (PoolBuffer::new(8, 3, TAG, PoolType::NonPagedNx).unwrap_err(), NtStatus::INVALID_PARAMETER),
         (PoolBuffer::new(usize::MAX - 8, 1, TAG, PoolType::NonPagedNx).unwrap_err(), NtStatus::INTEGER_OVERFLOW),
-        (PoolBuffer::new(isize::MAX as usize - 8, 64, TAG, PoolType::NonPagedNx).unwrap_err(), NtStatus::INTEGER_OVERFLOW),
+        (
+            PoolBuffer::new(isize::MAX as usize - 8, 64, TAG, PoolType::NonPagedNx).unwrap_err(),
+            NtStatus::INTEGER_OVERFLOW,
+        ),
         (PoolBox::new(Empty, TAG, PoolType::NonPagedNx).unwrap_err(), NtStatus::INVALID_PARAMETER),
     ];
     for (got, expected) in cases {
@@ -181,7 +184,9 @@ fn legacy_pool_types_map_both_ways_and_must_succeed_is_refused() {
     for kind in PoolType::ALL {
         assert_eq!(PoolType::from_legacy(kind.to_legacy()), Ok(kind));
     }
-    for refused in [_POOL_TYPE::NonPagedPoolMustSucceed, _POOL_TYPE::NonPagedPoolCacheAlignedMustS, _POOL_TYPE::PagedPoolSession] {
+    for refused in
+        [_POOL_TYPE::NonPagedPoolMustSucceed, _POOL_TYPE::NonPagedPoolCacheAlignedMustS, _POOL_TYPE::PagedPoolSession]
+    {
         assert_eq!(PoolType::from_legacy(refused), Err(NtStatus::INVALID_PARAMETER));
     }
     assert_eq!(PoolType::default(), PoolType::NonPagedNx);

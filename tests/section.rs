@@ -177,7 +177,10 @@ fn an_exclusive_view_is_a_slice_with_typed_access() {
     view.unmap().unwrap();
     let named = Section::builder().size(4096).named(object_name!("\\BaseNamedObjects\\NotExclusive"));
     assert_eq!(named.map_exclusive::<ReadOnly>().unwrap_err(), NtStatus::INVALID_PARAMETER);
-    assert_eq!(Section::builder().size(4096).reserve().map_exclusive::<ReadOnly>().unwrap_err(), NtStatus::INVALID_PARAMETER);
+    assert_eq!(
+        Section::builder().size(4096).reserve().map_exclusive::<ReadOnly>().unwrap_err(),
+        NtStatus::INVALID_PARAMETER
+    );
     kernel.assert_clean();
 }
 

@@ -31,11 +31,7 @@ fn script(name: &str) -> (Output, String) {
         .current_dir(root())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     println!("--- scripts/{name} ({}) ---\n{text}", output.status);
     (output, text)
 }
@@ -46,9 +42,7 @@ fn run_or_skip(name: &str) -> Option<String> {
     match output.status.code() {
         Some(0) => Some(String::from_utf8_lossy(&output.stdout).into_owned()),
         Some(3) if !required() => {
-            eprintln!(
-                "note: skipping the Wine end-to-end test, a prerequisite is missing:\n{text}"
-            );
+            eprintln!("note: skipping the Wine end-to-end test, a prerequisite is missing:\n{text}");
             None
         }
         Some(3) => {
@@ -71,23 +65,11 @@ fn sample_driver_passes_its_checks_under_wine() {
         return;
     };
 
-    let client: Vec<&str> = stdout
-        .lines()
-        .filter(|l| l.starts_with("PASS ") || l.starts_with("FAIL "))
-        .collect();
+    let client: Vec<&str> = stdout.lines().filter(|l| l.starts_with("PASS ") || l.starts_with("FAIL ")).collect();
     let failed: Vec<&&str> = client.iter().filter(|l| l.starts_with("FAIL ")).collect();
     assert!(failed.is_empty(), "client checks failed:\n{}", stdout);
-    assert!(
-        !client.is_empty(),
-        "the client reported no check:\n{stdout}"
-    );
+    assert!(!client.is_empty(), "the client reported no check:\n{stdout}");
     let summary = format!("{} passed, 0 failed", client.len());
-    assert!(
-        stdout.lines().any(|l| l.trim() == summary),
-        "no summary line {summary:?} in the client output:\n{stdout}"
-    );
-    assert!(
-        stdout.contains("wine-e2e: DriverUnload reported:"),
-        "DriverUnload not confirmed:\n{stdout}"
-    );
+    assert!(stdout.lines().any(|l| l.trim() == summary), "no summary line {summary:?} in the client output:\n{stdout}");
+    assert!(stdout.contains("wine-e2e: DriverUnload reported:"), "DriverUnload not confirmed:\n{stdout}");
 }

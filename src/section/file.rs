@@ -2,7 +2,10 @@
 
 use core::ptr::null_mut;
 
-use super::{ObjectName, handle::{close_handle, object_attributes}};
+use super::{
+    ObjectName,
+    handle::{close_handle, object_attributes},
+};
 use crate::{Irql, NtResult, NtStatus, sys};
 
 /// How a [`BackingFile`] is opened.

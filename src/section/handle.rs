@@ -360,4 +360,3 @@ impl<'a> SectionBuilder<'a> {
         Ok((section, status))
     }
 }
-

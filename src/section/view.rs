@@ -123,9 +123,8 @@ impl<A: ViewProtection> SectionView<A, Shared> {
     /// `ZwMapViewOfSection` of `handle` into the current process.
     pub(super) fn map(handle: sys::HANDLE, section_size: Option<u64>, offset: u64, size: usize) -> NtResult<Self> {
         Irql::ensure_at_most(Irql::PASSIVE)?;
-        let mut section_offset = sys::LARGE_INTEGER {
-            QuadPart: i64::try_from(offset).map_err(|_| NtStatus::INVALID_VIEW_SIZE)?,
-        };
+        let mut section_offset =
+            sys::LARGE_INTEGER { QuadPart: i64::try_from(offset).map_err(|_| NtStatus::INVALID_VIEW_SIZE)? };
         let mut base = null_mut();
         let mut view_size = size as sys::SIZE_T;
         // SAFETY: `handle` is an open section handle borrowed for the call;

@@ -65,14 +65,15 @@ mod mdl;
 mod object;
 mod pool;
 mod routine;
-pub use lookaside::{
-    ExAllocateFromLookasideListEx, ExAllocateFromNPagedLookasideList, ExAllocateFromPagedLookasideList,
-    ExFreeToLookasideListEx, ExFreeToNPagedLookasideList, ExFreeToPagedLookasideList, ExQueryDepthSList,
-    EX_DELETE_LOOKASIDE_LIST_EX, EX_INITIALIZE_LOOKASIDE_LIST_EX, GeneralLookaside, LOOKASIDE_MINIMUM_BLOCK_SIZE,
-    LookasideFields, LookasideListExRoutines, MEMORY_ALLOCATION_ALIGNMENT, PFN_EX_DELETE_LOOKASIDE_LIST_EX,
-    PFN_EX_INITIALIZE_LOOKASIDE_LIST_EX, POOL_NX_ALLOCATION, lookaside_list_ex_routines,
-};
 pub use io_space::{MM_MAP_IO_SPACE_EX, PFN_MM_MAP_IO_SPACE_EX, map_io_space};
+pub use lookaside::{
+    EX_DELETE_LOOKASIDE_LIST_EX, EX_INITIALIZE_LOOKASIDE_LIST_EX, ExAllocateFromLookasideListEx,
+    ExAllocateFromNPagedLookasideList, ExAllocateFromPagedLookasideList, ExFreeToLookasideListEx,
+    ExFreeToNPagedLookasideList, ExFreeToPagedLookasideList, ExQueryDepthSList, GeneralLookaside,
+    LOOKASIDE_MINIMUM_BLOCK_SIZE, LookasideFields, LookasideListExRoutines, MEMORY_ALLOCATION_ALIGNMENT,
+    PFN_EX_DELETE_LOOKASIDE_LIST_EX, PFN_EX_INITIALIZE_LOOKASIDE_LIST_EX, POOL_NX_ALLOCATION,
+    lookaside_list_ex_routines,
+};
 #[cfg(not(wdm_provider = "model"))]
 pub use mdl::probe_and_lock_pages;
 pub use mdl::{

@@ -6,9 +6,7 @@
 
 use core::mem::transmute;
 
-use super::{
-    ExAllocatePoolWithTag, KeGetCurrentIrql, POOL_TYPE, PVOID, RuntimeRoutine, SIZE_T, ULONG, utf16,
-};
+use super::{ExAllocatePoolWithTag, KeGetCurrentIrql, POOL_TYPE, PVOID, RuntimeRoutine, SIZE_T, ULONG, utf16};
 
 /// `POOL_FLAGS` of `ExAllocatePool2` (not in mingw-w64's headers).
 pub type POOL_FLAGS = u64;

@@ -21,20 +21,18 @@
 //! `Ok` string is the PASS details, the `Err` string the FAIL reason) and add
 //! it to [`CHECKS`]. Checks run in table order, against the same open handle.
 
-#[path = "../../sample-driver/src/protocol.rs"]
-#[allow(dead_code)]
-mod protocol;
 mod lookaside_checks;
 mod mdl_checks;
 mod memory_checks;
 mod paging_checks;
+#[path = "../../sample-driver/src/protocol.rs"]
+#[allow(dead_code)]
+mod protocol;
 mod section_checks;
 
 use core::fmt;
 use core::mem::size_of;
-use protocol::{
-    IOCTL_POOL_ROUNDTRIP, IOCTL_POOL_STATS, PoolReply, PoolRequest, expected_checksum,
-};
+use protocol::{IOCTL_POOL_ROUNDTRIP, IOCTL_POOL_STATS, PoolReply, PoolRequest, expected_checksum};
 
 /// Win32 `ERROR_INVALID_PARAMETER`: what `STATUS_INVALID_PARAMETER`
 /// (0xC000000D) becomes on its way out of `DeviceIoControl`.
@@ -114,54 +112,29 @@ fn as_bytes<T: Copy>(value: &T) -> &[u8] {
 }
 
 /// Sends `request` with `code` and reads back a whole `R`.
-fn ioctl<Q: Copy, R: Copy + Default>(
-    driver: &dyn Driver,
-    code: u32,
-    request: Option<&Q>,
-) -> Result<R, IoctlError> {
+fn ioctl<Q: Copy, R: Copy + Default>(driver: &dyn Driver, code: u32, request: Option<&Q>) -> Result<R, IoctlError> {
     let mut reply = R::default();
     // SAFETY: `R` is a `#[repr(C)]` protocol struct made only of integers, for
     // which every bit pattern is valid; the slice is the only access to
     // `reply` while it lives.
-    let out = unsafe {
-        core::slice::from_raw_parts_mut((&mut reply as *mut R).cast::<u8>(), size_of::<R>())
-    };
+    let out = unsafe { core::slice::from_raw_parts_mut((&mut reply as *mut R).cast::<u8>(), size_of::<R>()) };
     let input = request.map(as_bytes).unwrap_or(&[]);
-    let got = driver
-        .device_io_control(code, input, out)
-        .map_err(IoctlError::Win32)?;
+    let got = driver.device_io_control(code, input, out).map_err(IoctlError::Win32)?;
     if got < size_of::<R>() {
-        return Err(IoctlError::ShortReply {
-            got,
-            want: size_of::<R>(),
-        });
+        return Err(IoctlError::ShortReply { got, want: size_of::<R>() });
     }
     Ok(reply)
 }
 
 /// `IOCTL_POOL_ROUNDTRIP` with the given parameters.
-fn pool_roundtrip(
-    driver: &dyn Driver,
-    size: u32,
-    align: u32,
-    fill: u8,
-) -> Result<PoolReply, IoctlError> {
-    let request = PoolRequest {
-        size,
-        align,
-        fill,
-        reserved: [0; 7],
-    };
+fn pool_roundtrip(driver: &dyn Driver, size: u32, align: u32, fill: u8) -> Result<PoolReply, IoctlError> {
+    let request = PoolRequest { size, align, fill, reserved: [0; 7] };
     ioctl(driver, IOCTL_POOL_ROUNDTRIP, Some(&request))
 }
 
 /// Compares one reply field; the error names the field.
 fn expect<T: PartialEq + fmt::Debug>(field: &str, got: T, want: T) -> Result<(), String> {
-    if got == want {
-        Ok(())
-    } else {
-        Err(format!("{field}={got:?}, expected {want:?}"))
-    }
+    if got == want { Ok(()) } else { Err(format!("{field}={got:?}, expected {want:?}")) }
 }
 
 /// Check the common fields of a successful round trip.
@@ -193,17 +166,14 @@ fn pool_zero_size_rejected(driver: &dyn Driver) -> Result<String, String> {
         Err(IoctlError::Win32(ERROR_INVALID_PARAMETER)) => {
             Ok("refused with win32 error 87 (STATUS_INVALID_PARAMETER)".into())
         }
-        Err(other) => Err(format!(
-            "{other}, expected win32 error {ERROR_INVALID_PARAMETER}"
-        )),
+        Err(other) => Err(format!("{other}, expected win32 error {ERROR_INVALID_PARAMETER}")),
         Ok(reply) => Err(format!("accepted: {reply:?}")),
     }
 }
 
 /// (d) After the checks above, the driver holds no pool allocation.
 fn pool_stats_clean(driver: &dyn Driver) -> Result<String, String> {
-    let reply: PoolReply =
-        ioctl::<(), _>(driver, IOCTL_POOL_STATS, None).map_err(|e| e.to_string())?;
+    let reply: PoolReply = ioctl::<(), _>(driver, IOCTL_POOL_STATS, None).map_err(|e| e.to_string())?;
     expect("outstanding_allocations", reply.outstanding_allocations, 0)?;
     expect("outstanding_bytes", reply.outstanding_bytes, 0)?;
     Ok("outstanding_allocations=0 outstanding_bytes=0".into())
@@ -222,6 +192,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("section_bad_input_statuses", section_checks::section_bad_input_statuses),
     ("section_named_shared_with_user_mode", section_checks::section_named_shared_with_user_mode),
     ("paging_entire_driver", paging_checks::paging_entire_driver),
+    ("paging_locks_unless_wine", paging_checks::paging_locks_unless_wine),
     ("lookaside_non_paged_reuse", lookaside_checks::lookaside_non_paged_reuse),
     ("lookaside_paged_reuse", lookaside_checks::lookaside_paged_reuse),
     ("lookaside_ex_reuse_or_absent", lookaside_checks::lookaside_ex_reuse_or_absent),
@@ -259,11 +230,7 @@ pub fn run_checks(driver: &dyn Driver, checks: &[(&str, Check)]) -> Vec<Outcome>
                 Ok(details) => (true, details),
                 Err(reason) => (false, reason),
             };
-            Outcome {
-                name: name.into(),
-                pass,
-                details,
-            }
+            Outcome { name: name.into(), pass, details }
         })
         .collect()
 }
@@ -298,9 +265,7 @@ pub fn render(outcome: &Outcome, json: bool) -> String {
         )
     } else {
         let verdict = if outcome.pass { "PASS" } else { "FAIL" };
-        format!("{verdict} {} {}", outcome.name, outcome.details)
-            .trim_end()
-            .to_owned()
+        format!("{verdict} {} {}", outcome.name, outcome.details).trim_end().to_owned()
     }
 }
 
@@ -321,11 +286,7 @@ fn report(outcomes: &[Outcome], json: bool) -> i32 {
         println!("{}", render(outcome, json));
     }
     println!("{}", render_summary(outcomes, json));
-    if outcomes.iter().all(|o| o.pass) {
-        0
-    } else {
-        1
-    }
+    if outcomes.iter().all(|o| o.pass) { 0 } else { 1 }
 }
 
 /// Parses the command line: `Ok(json)` or a usage error.
@@ -349,13 +310,9 @@ mod device {
     use windows_sys::Win32::Foundation::{
         CloseHandle, GENERIC_READ, GENERIC_WRITE, GetLastError, HANDLE, INVALID_HANDLE_VALUE,
     };
-    use windows_sys::Win32::Storage::FileSystem::{
-        CreateFileW, FILE_ATTRIBUTE_NORMAL, OPEN_EXISTING,
-    };
+    use windows_sys::Win32::Storage::FileSystem::{CreateFileW, FILE_ATTRIBUTE_NORMAL, OPEN_EXISTING};
     use windows_sys::Win32::System::IO::DeviceIoControl;
-    use windows_sys::Win32::System::Memory::{
-        FILE_MAP_READ, MapViewOfFile, OpenFileMappingW, UnmapViewOfFile,
-    };
+    use windows_sys::Win32::System::Memory::{FILE_MAP_READ, MapViewOfFile, OpenFileMappingW, UnmapViewOfFile};
 
     /// An open handle on the driver's device, closed on drop.
     pub struct Device(HANDLE);
@@ -387,12 +344,7 @@ mod device {
     }
 
     impl Driver for Device {
-        fn device_io_control(
-            &self,
-            code: u32,
-            input: &[u8],
-            output: &mut [u8],
-        ) -> Result<usize, u32> {
+        fn device_io_control(&self, code: u32, input: &[u8], output: &mut [u8]) -> Result<usize, u32> {
             let mut returned = 0u32;
             let len = |b: usize| u32::try_from(b).expect("protocol buffers are small");
             // SAFETY: the handle is open (owned by `self`); the buffers are valid
@@ -402,17 +354,9 @@ mod device {
                 DeviceIoControl(
                     self.0,
                     code,
-                    if input.is_empty() {
-                        ptr::null()
-                    } else {
-                        input.as_ptr().cast()
-                    },
+                    if input.is_empty() { ptr::null() } else { input.as_ptr().cast() },
                     len(input.len()),
-                    if output.is_empty() {
-                        ptr::null_mut()
-                    } else {
-                        output.as_mut_ptr().cast()
-                    },
+                    if output.is_empty() { ptr::null_mut() } else { output.as_mut_ptr().cast() },
                     len(output.len()),
                     &mut returned,
                     ptr::null_mut(),
@@ -454,7 +398,9 @@ mod device {
         fn kernel_is_wine(&self) -> Option<bool> {
             use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
             // SAFETY: NUL-terminated names; ntdll is loaded in every process.
-            let wine = unsafe { GetProcAddress(GetModuleHandleA(c"ntdll.dll".as_ptr().cast()), c"wine_get_version".as_ptr().cast()) };
+            let wine = unsafe {
+                GetProcAddress(GetModuleHandleA(c"ntdll.dll".as_ptr().cast()), c"wine_get_version".as_ptr().cast())
+            };
             Some(wine.is_some())
         }
     }
@@ -494,10 +440,7 @@ fn main() {
 #[cfg(not(windows))]
 fn main() {
     // Keep the shared code "used" on hosts, where only the unit tests run it.
-    let _ = (
-        parse_args(std::env::args().skip(1)),
-        report as fn(&[Outcome], bool) -> i32,
-    );
+    let _ = (parse_args(std::env::args().skip(1)), report as fn(&[Outcome], bool) -> i32);
     eprintln!(
         "wdm-mem-client talks to a Windows kernel driver: build it for \
          x86_64-pc-windows-gnu (scripts/build-driver.sh) and run it under Windows or Wine \
@@ -524,6 +467,8 @@ mod tests {
         /// Answer the lookaside and memory IOCTLs as Wine does.
         wine: bool,
         no_lookaside_reuse: bool,
+        /// The driver's pageable static, and its writes.
+        paged: Cell<(u64, u64)>,
     }
 
     impl FakeDriver {
@@ -581,12 +526,7 @@ mod tests {
     }
 
     impl Driver for FakeDriver {
-        fn device_io_control(
-            &self,
-            code: u32,
-            input: &[u8],
-            output: &mut [u8],
-        ) -> Result<usize, u32> {
+        fn device_io_control(&self, code: u32, input: &[u8], output: &mut [u8]) -> Result<usize, u32> {
             use protocol::{IOCTL_SECTION_PUBLISH, IOCTL_SECTION_ROUNDTRIP, IOCTL_SECTION_UNPUBLISH};
             if let Some(reply) = mdl_checks::fake_reply(code, input, output, self.wine) {
                 let bytes = reply?;
@@ -607,6 +547,25 @@ mod tests {
                 protocol::IOCTL_PAGING_ENTIRE_DRIVER => {
                     as_bytes(&protocol::PagingReply { entire_driver_paged: 1, ..Default::default() }).to_vec()
                 }
+                protocol::IOCTL_PAGING_WRITE => {
+                    let value = u64::from_le_bytes(input[..8].try_into().unwrap());
+                    let writes = self.paged.get().1 + 1;
+                    self.paged.set((value, writes));
+                    let cached = u32::from(writes > 1);
+                    as_bytes(&protocol::PagingReply { value, writes, handle_was_cached: cached, ..Default::default() })
+                        .to_vec()
+                }
+                protocol::IOCTL_PAGING_READ => {
+                    let (value, writes) = self.paged.get();
+                    let reply = protocol::PagingReply {
+                        value,
+                        value_at_dispatch: value,
+                        writes,
+                        handle_was_cached: 1,
+                        ..Default::default()
+                    };
+                    as_bytes(&reply).to_vec()
+                }
                 _ => return Err(1),
             };
             let n = bytes.len().min(output.len());
@@ -615,11 +574,7 @@ mod tests {
         }
 
         fn read_named_section(&self, _name: &str, len: usize) -> Result<Vec<u8>, u32> {
-            if self.published.get() {
-                Ok(protocol::SECTION_MESSAGE[..len].to_vec())
-            } else {
-                Err(2)
-            }
+            if self.published.get() { Ok(protocol::SECTION_MESSAGE[..len].to_vec()) } else { Err(2) }
         }
     }
 
@@ -627,10 +582,7 @@ mod tests {
     fn all_checks_pass_against_a_faithful_driver() {
         let outcomes = run_checks(&FakeDriver::default(), CHECKS);
         assert!(outcomes.iter().all(|o| o.pass), "{outcomes:#?}");
-        assert_eq!(
-            render_summary(&outcomes, false),
-            format!("{} passed, 0 failed", CHECKS.len())
-        );
+        assert_eq!(render_summary(&outcomes, false), format!("{} passed, 0 failed", CHECKS.len()));
         assert_eq!(report(&outcomes, false), 0);
     }
 
@@ -643,34 +595,10 @@ mod tests {
             assert!(render(o, false).starts_with(&format!("FAIL {name} ")));
             assert_eq!(report(&outcomes, false), 1);
         };
-        fail(
-            FakeDriver {
-                leak: true,
-                ..Default::default()
-            },
-            "pool_stats_clean",
-        );
-        fail(
-            FakeDriver {
-                accept_zero: true,
-                ..Default::default()
-            },
-            "pool_zero_size_rejected",
-        );
-        fail(
-            FakeDriver {
-                dirty: true,
-                ..Default::default()
-            },
-            "pool_roundtrip_4096",
-        );
-        fail(
-            FakeDriver {
-                write_through: true,
-                ..Default::default()
-            },
-            "section_views_coherent",
-        );
+        fail(FakeDriver { leak: true, ..Default::default() }, "pool_stats_clean");
+        fail(FakeDriver { accept_zero: true, ..Default::default() }, "pool_zero_size_rejected");
+        fail(FakeDriver { dirty: true, ..Default::default() }, "pool_roundtrip_4096");
+        fail(FakeDriver { write_through: true, ..Default::default() }, "section_views_coherent");
         fail(FakeDriver { no_lookaside_reuse: true, ..Default::default() }, "lookaside_paged_reuse");
     }
 
@@ -695,30 +623,14 @@ mod tests {
             }
         }
         let err = pool_roundtrip(&Short, 1, 0, 0).unwrap_err();
-        assert_eq!(
-            err,
-            IoctlError::ShortReply {
-                got: 8,
-                want: size_of::<PoolReply>()
-            }
-        );
-        assert_eq!(
-            IoctlError::Win32(87).to_string(),
-            "win32 error 87 (ERROR_INVALID_PARAMETER)"
-        );
+        assert_eq!(err, IoctlError::ShortReply { got: 8, want: size_of::<PoolReply>() });
+        assert_eq!(IoctlError::Win32(87).to_string(), "win32 error 87 (ERROR_INVALID_PARAMETER)");
     }
 
     #[test]
     fn json_lines_are_escaped() {
-        let o = Outcome {
-            name: "x".into(),
-            pass: false,
-            details: "a \"b\"\\\n".into(),
-        };
-        assert_eq!(
-            render(&o, true),
-            r#"{"check":"x","pass":false,"details":"a \"b\"\\\n"}"#
-        );
+        let o = Outcome { name: "x".into(), pass: false, details: "a \"b\"\\\n".into() };
+        assert_eq!(render(&o, true), r#"{"check":"x","pass":false,"details":"a \"b\"\\\n"}"#);
         assert_eq!(render_summary(&[o], true), r#"{"passed":0,"failed":1}"#);
     }
 

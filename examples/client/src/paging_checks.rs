@@ -1,22 +1,43 @@
-//! Checks of the paging IOCTLs that Wine can run.
+//! Checks of the paging IOCTLs.
 //!
-//! Only `IOCTL_PAGING_ENTIRE_DRIVER` is sent: Wine 8's `MmPageEntireDriver`
+//! `IOCTL_PAGING_ENTIRE_DRIVER` is always sent: Wine 8's `MmPageEntireDriver`
 //! and `MmResetDriverPaging` just return, so the driver's path to them
 //! (imports, ABI, its exclusion of DISPATCH_LEVEL code) runs for real.
-//! `IOCTL_PAGING_WRITE` and `IOCTL_PAGING_READ` are never sent: they call
+//! `IOCTL_PAGING_WRITE` and `IOCTL_PAGING_READ` call
 //! `MmLockPagableDataSection`, an unimplemented stub in Wine 8 that aborts
-//! `winedevice.exe`, the driver's whole process. They are for Windows; the
-//! host tests (`tests/paging.rs`) run the same calls against the kernel model.
+//! `winedevice.exe`, the driver's whole process: they are sent only when the
+//! kernel is not Wine's (never in this repository, which has no Windows; the
+//! host tests, `tests/paging.rs`, run the same calls against the kernel model).
 
-use crate::protocol::{IOCTL_PAGING_ENTIRE_DRIVER, PagingReply};
+use crate::protocol::{IOCTL_PAGING_ENTIRE_DRIVER, IOCTL_PAGING_READ, IOCTL_PAGING_WRITE, PagingReply, PagingRequest};
 use crate::{Driver, expect, ioctl};
+
+/// What the lock check stores in the driver's pageable static.
+pub const PAGED_VALUE: u64 = 0x5EED_CAFE_F00D;
+
+/// On a kernel that implements them, the driver stores a value in its
+/// pageable static under the exclusive lock (MmLockPagableDataSection), then
+/// reads it back under shared locks, one of them taken by handle and read at
+/// DISPATCH_LEVEL.
+pub fn paging_locks_unless_wine(driver: &dyn Driver) -> Result<String, String> {
+    if driver.kernel_is_wine() == Some(true) {
+        return Ok("not sent under Wine: its MmLockPagableDataSection aborts winedevice.exe".into());
+    }
+    let request = PagingRequest { value: PAGED_VALUE };
+    let written: PagingReply = ioctl(driver, IOCTL_PAGING_WRITE, Some(&request)).map_err(|e| e.to_string())?;
+    expect("written value", written.value, PAGED_VALUE)?;
+    let read: PagingReply = ioctl::<(), _>(driver, IOCTL_PAGING_READ, None).map_err(|e| e.to_string())?;
+    expect("value", read.value, PAGED_VALUE)?;
+    expect("value_at_dispatch", read.value_at_dispatch, PAGED_VALUE)?;
+    expect("handle_was_cached", read.handle_was_cached, 1)?;
+    Ok(format!("{PAGED_VALUE:#x} written under the exclusive lock, read back by handle and at DISPATCH_LEVEL"))
+}
 
 /// The driver makes its whole image pageable, then resets it.
 pub fn paging_entire_driver(driver: &dyn Driver) -> Result<String, String> {
     let reply: PagingReply = ioctl::<(), _>(driver, IOCTL_PAGING_ENTIRE_DRIVER, None).map_err(|e| e.to_string())?;
     expect("entire_driver_paged", reply.entire_driver_paged, 1)?;
-    Ok("MmPageEntireDriver, then MmResetDriverPaging (lock IOCTLs not sent: Wine aborts in MmLockPagableDataSection)"
-        .into())
+    Ok("MmPageEntireDriver, then MmResetDriverPaging".into())
 }
 
 #[cfg(test)]
@@ -40,5 +61,28 @@ mod tests {
     fn a_driver_without_the_ioctl_fails_the_check() {
         let reason = paging_entire_driver(&Refusing).unwrap_err();
         assert!(reason.contains("win32 error 1"), "{reason}");
+        let reason = paging_locks_unless_wine(&Refusing).unwrap_err();
+        assert!(reason.contains("win32 error 1"), "{reason}");
+    }
+
+    /// Wine: the lock IOCTLs must not be sent at all (they would abort the
+    /// driver's process), so a refusing driver passes.
+    struct RefusingWine;
+
+    impl Driver for RefusingWine {
+        fn device_io_control(&self, _: u32, _: &[u8], _: &mut [u8]) -> Result<usize, u32> {
+            panic!("no IOCTL may be sent");
+        }
+        fn read_named_section(&self, _: &str, _: usize) -> Result<Vec<u8>, u32> {
+            Err(2)
+        }
+        fn kernel_is_wine(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+
+    #[test]
+    fn under_wine_the_lock_ioctls_are_not_sent() {
+        assert!(paging_locks_unless_wine(&RefusingWine).unwrap().contains("not sent under Wine"));
     }
 }

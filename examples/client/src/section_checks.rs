@@ -58,7 +58,8 @@ pub fn section_named_shared_with_user_mode(driver: &dyn Driver) -> Result<String
     expect("publish status", reply.status, 0)?;
     let read = driver.read_named_section(SECTION_USER_NAME, SECTION_MESSAGE.len());
     let reply: SectionReply = ioctl::<(), _>(driver, IOCTL_SECTION_UNPUBLISH, None).map_err(|e| e.to_string())?;
-    let bytes = read.map_err(|code| format!("OpenFileMappingW/MapViewOfFile({SECTION_USER_NAME}): win32 error {code}"))?;
+    let bytes =
+        read.map_err(|code| format!("OpenFileMappingW/MapViewOfFile({SECTION_USER_NAME}): win32 error {code}"))?;
     expect("unpublish status", reply.status, 0)?;
     if bytes != SECTION_MESSAGE {
         return Err(format!("read {:?}", String::from_utf8_lossy(&bytes)));

@@ -25,7 +25,7 @@ use wdm_mem::{
     NtStatus,
     pool::{self, KernelAllocator, PoolType},
     pool_tag,
-    sys::{self, DRIVER_OBJECT, NTSTATUS, PUNICODE_STRING, PDEVICE_OBJECT, utf16},
+    sys::{self, DRIVER_OBJECT, NTSTATUS, PDEVICE_OBJECT, PUNICODE_STRING, utf16},
 };
 
 #[global_allocator]

@@ -41,7 +41,13 @@ pub fn roundtrip(request: &PoolRequest) -> Result<PoolReply, NtStatus> {
     let checksum = buffer.iter().map(|&byte| u64::from(byte)).sum();
     let misalignment = (buffer.as_ptr() as usize % align.max(1)) as u64;
     drop(buffer);
-    Ok(with_stats(PoolReply { checksum, misalignment, size: request.size, was_zeroed: was_zeroed.into(), ..PoolReply::default() }))
+    Ok(with_stats(PoolReply {
+        checksum,
+        misalignment,
+        size: request.size,
+        was_zeroed: was_zeroed.into(),
+        ..PoolReply::default()
+    }))
 }
 
 fn with_stats(reply: PoolReply) -> PoolReply {

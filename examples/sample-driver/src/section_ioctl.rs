@@ -25,7 +25,8 @@ pub fn roundtrip_ioctl(request: &DeviceControl) -> (NtStatus, usize) {
     if input.reserved != [0; 3] {
         return (NtStatus::INVALID_PARAMETER, 0);
     }
-    let reply = roundtrip(&input).unwrap_or_else(|status| SectionReply { status: status.to_raw(), ..SectionReply::default() });
+    let reply =
+        roundtrip(&input).unwrap_or_else(|status| SectionReply { status: status.to_raw(), ..SectionReply::default() });
     request.reply(&reply)
 }
 

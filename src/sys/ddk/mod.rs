@@ -17,11 +17,13 @@
     clippy::all,
     clippy::undocumented_unsafe_blocks
 )]
+#[rustfmt::skip]
 mod types;
 pub use types::*;
 
 #[cfg(wdm_provider = "ddk")]
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, missing_docs, clippy::all)]
+#[rustfmt::skip]
 mod functions;
 #[cfg(wdm_provider = "ddk")]
 pub use functions::*;

@@ -72,10 +72,7 @@ impl Faults {
     /// Logs a fallible call; true if it must fail.
     pub(super) fn should_fail(&mut self, routine: &'static str, tag: Option<u32>, size: usize) -> bool {
         let call = Call { routine, tag, size, sequence: self.calls() + 1 };
-        let hit = self
-            .armed
-            .iter_mut()
-            .find(|fault| fault.remaining != Some(0) && (fault.filter)(&call));
+        let hit = self.armed.iter_mut().find(|fault| fault.remaining != Some(0) && (fault.filter)(&call));
         let fail = match hit {
             Some(fault) => {
                 if let Some(remaining) = &mut fault.remaining {
@@ -95,4 +92,3 @@ impl core::fmt::Debug for Fault {
         f.debug_struct("Fault").field("remaining", &self.remaining).finish_non_exhaustive()
     }
 }
-

@@ -77,8 +77,9 @@ mod imp {
                 Mapping::NoAccess => (libc::PROT_NONE, libc::MAP_SHARED),
             };
             // SAFETY: a fresh mapping chosen by the kernel, of our own fd.
-            let address =
-                unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, self.fd.as_raw_fd(), offset as libc::off_t) };
+            let address = unsafe {
+                libc::mmap(std::ptr::null_mut(), len, prot, flags, self.fd.as_raw_fd(), offset as libc::off_t)
+            };
             if address == libc::MAP_FAILED { std::ptr::null_mut() } else { address.cast() }
         }
 
@@ -143,4 +144,3 @@ mod imp {
 }
 
 pub(super) use imp::MemoryFile;
-

@@ -6,7 +6,6 @@
 //! re-exports for the `model` provider); the rest is the model's state and
 //! its public face, [`crate::model`].
 
-
 pub(crate) mod exports;
 mod faults;
 mod io_space;

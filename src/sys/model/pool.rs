@@ -166,12 +166,23 @@ impl PoolState {
         let blocks: Vec<_> = usage
             .blocks
             .iter()
-            .map(|b| format!("{} bytes tagged {:?} ({})", b.size, tag_text(u32::from_le_bytes(b.tag)), if b.paged { "paged" } else { "non-paged" }))
+            .map(|b| {
+                format!(
+                    "{} bytes tagged {:?} ({})",
+                    b.size,
+                    tag_text(u32::from_le_bytes(b.tag)),
+                    if b.paged { "paged" } else { "non-paged" }
+                )
+            })
             .collect();
         violations.push(violation(
             BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION,
             [0x60, paged as u64, (usage.bytes - paged) as u64, usage.allocations as u64],
-            format!("driver unloading with {} pool allocation(s) outstanding: {}", usage.allocations, blocks.join(", ")),
+            format!(
+                "driver unloading with {} pool allocation(s) outstanding: {}",
+                usage.allocations,
+                blocks.join(", ")
+            ),
         ));
         for (address, block) in self.live.drain() {
             // SAFETY: every live block was allocated with its layout.

@@ -122,7 +122,13 @@ impl ObjectState {
     }
 
     /// Maps `len` bytes (page multiple) of `section` from `offset`.
-    pub(super) fn map_view(&mut self, section: Arc<SectionObject>, offset: u64, len: usize, mapping: Mapping) -> *mut u8 {
+    pub(super) fn map_view(
+        &mut self,
+        section: Arc<SectionObject>,
+        offset: u64,
+        len: usize,
+        mapping: Mapping,
+    ) -> *mut u8 {
         let address = section.memory.map(offset, len, mapping);
         if !address.is_null() {
             self.views.insert(address as usize, View { section, len });
@@ -149,14 +155,22 @@ impl ObjectState {
                 Object::Section(section) => format!("section {}", describe(section)),
                 Object::File(_) => String::from("file"),
             };
-            violations.push(leak(LEAKED_HANDLE, value as u64, format!("kernel handle {value:#x} ({what}) never closed")));
+            violations.push(leak(
+                LEAKED_HANDLE,
+                value as u64,
+                format!("kernel handle {value:#x} ({what}) never closed"),
+            ));
         }
         let mut views: Vec<_> = self.views.keys().copied().collect();
         views.sort_unstable();
         for address in views {
             let len = self.views[&address].len;
             let what = describe(&self.views[&address].section);
-            violations.push(leak(LEAKED_VIEW, address as u64, format!("view at {address:#x} ({len} bytes of section {what}) never unmapped")));
+            violations.push(leak(
+                LEAKED_VIEW,
+                address as u64,
+                format!("view at {address:#x} ({len} bytes of section {what}) never unmapped"),
+            ));
             self.unmap_view(address);
         }
     }
@@ -170,5 +184,8 @@ fn describe(section: &SectionObject) -> String {
 }
 
 fn leak(kind: u64, what: u64, message: String) -> Violation {
-    Violation { bug_check: BugCheck { code: BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION, params: [kind, what, 0, 0] }, message }
+    Violation {
+        bug_check: BugCheck { code: BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION, params: [kind, what, 0, 0] },
+        message,
+    }
 }

@@ -13,17 +13,17 @@ mod section;
 
 use std::{format, string::String};
 
-pub use self::{irql::*, lookaside::*, memory::*, pool::*, section::*};
-pub use self::{io_space::*, mdl::*};
 pub use self::paging::*;
+pub use self::{io_space::*, mdl::*};
+pub use self::{irql::*, lookaside::*, memory::*, pool::*, section::*};
 use super::{
     irql as thread_irql,
     kernel::{State, with_state},
     verifier::BugCheck,
 };
 use crate::sys::{
-    PFN_EX_ALLOCATE_POOL2, PFN_EX_DELETE_LOOKASIDE_LIST_EX, PFN_EX_INITIALIZE_LOOKASIDE_LIST_EX, PFN_MM_MAP_IO_SPACE_EX,
-    PUNICODE_STRING, PVOID,
+    PFN_EX_ALLOCATE_POOL2, PFN_EX_DELETE_LOOKASIDE_LIST_EX, PFN_EX_INITIALIZE_LOOKASIDE_LIST_EX,
+    PFN_MM_MAP_IO_SPACE_EX, PUNICODE_STRING, PVOID,
 };
 
 /// Parameter 1 of the model's DDI-compliance bug check (0xC4) for a routine
@@ -53,7 +53,9 @@ fn export(name: &str) -> Option<usize> {
         "ExInitializeLookasideListEx" => {
             Some(lookaside::ex_initialize_lookaside_list_ex as PFN_EX_INITIALIZE_LOOKASIDE_LIST_EX as usize)
         }
-        "ExDeleteLookasideListEx" => Some(lookaside::ex_delete_lookaside_list_ex as PFN_EX_DELETE_LOOKASIDE_LIST_EX as usize),
+        "ExDeleteLookasideListEx" => {
+            Some(lookaside::ex_delete_lookaside_list_ex as PFN_EX_DELETE_LOOKASIDE_LIST_EX as usize)
+        }
         "MmMapIoSpaceEx" => Some(io_space::mm_map_io_space_ex as PFN_MM_MAP_IO_SPACE_EX as usize),
         _ => None,
     }

@@ -18,10 +18,10 @@ use crate::{
     NtStatus,
     sys::{
         ACCESS_MASK, FILE_CREATE, FILE_CREATED, FILE_OPEN, FILE_OPEN_IF, FILE_OPENED, FILE_OVERWRITE_IF,
-        FILE_OVERWRITTEN, FILE_SUPERSEDE, GENERIC_WRITE, HANDLE, MM_ALLOCATION_GRANULARITY,
-        NTSTATUS, OBJ_OPENIF, PAGE_NOACCESS, PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY, PHANDLE,
-        PIO_STATUS_BLOCK, PLARGE_INTEGER, POBJECT_ATTRIBUTES, PSIZE_T, PVOID, SEC_COMMIT, SEC_RESERVE,
-        SECTION_INHERIT, SECTION_MAP_READ, SECTION_MAP_WRITE, SIZE_T, ULONG, ULONG_PTR, ZwCurrentProcess,
+        FILE_OVERWRITTEN, FILE_SUPERSEDE, GENERIC_WRITE, HANDLE, MM_ALLOCATION_GRANULARITY, NTSTATUS, OBJ_OPENIF,
+        PAGE_NOACCESS, PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY, PHANDLE, PIO_STATUS_BLOCK, PLARGE_INTEGER,
+        POBJECT_ATTRIBUTES, PSIZE_T, PVOID, SEC_COMMIT, SEC_RESERVE, SECTION_INHERIT, SECTION_MAP_READ,
+        SECTION_MAP_WRITE, SIZE_T, ULONG, ULONG_PTR, ZwCurrentProcess,
     },
 };
 
@@ -85,7 +85,8 @@ pub unsafe extern "system" fn ZwCreateSection(
             if !open_if {
                 return status(NtStatus::OBJECT_NAME_COLLISION);
             }
-            let handle = state.objects.insert_handle(Handle { object: Object::Section(existing), access: desired_access });
+            let handle =
+                state.objects.insert_handle(Handle { object: Object::Section(existing), access: desired_access });
             // SAFETY: valid out-pointer.
             unsafe { section_handle.write(handle as HANDLE) };
             return status(NtStatus::OBJECT_NAME_EXISTS);
@@ -95,8 +96,8 @@ pub unsafe extern "system" fn ZwCreateSection(
         }
         // SEC_RESERVE is accepted for pagefile-backed sections; the model
         // commits every page (it has no ZwAllocateVirtualMemory to commit later).
-        let attributes_valid = allocation_attributes == SEC_COMMIT
-            || (allocation_attributes == SEC_RESERVE && file_handle.is_null());
+        let attributes_valid =
+            allocation_attributes == SEC_COMMIT || (allocation_attributes == SEC_RESERVE && file_handle.is_null());
         if !attributes_valid {
             return status(NtStatus::from_raw(0xC000_00F5_u32 as i32)); // STATUS_INVALID_PARAMETER_6
         }
@@ -136,7 +137,12 @@ fn pagefile_section(state: &mut State, size: u64) -> Result<(Arc<MemoryFile>, u6
     Ok((Arc::new(MemoryFile::new(page_round(size))?), size))
 }
 
-fn file_section(state: &mut State, file: usize, size: u64, protection: u32) -> Result<(Arc<MemoryFile>, u64), NtStatus> {
+fn file_section(
+    state: &mut State,
+    file: usize,
+    size: u64,
+    protection: u32,
+) -> Result<(Arc<MemoryFile>, u64), NtStatus> {
     let file = match state.objects.handle(file).map(|handle| handle.object.clone()) {
         Some(Object::File(file)) => file,
         Some(Object::Section(_)) => return Err(NtStatus::OBJECT_TYPE_MISMATCH),
@@ -244,7 +250,8 @@ pub unsafe extern "system" fn ZwMapViewOfSection(
             Ok(mapping) => mapping,
             Err(error) => return status(error),
         };
-        let needed = if mapping == Mapping::ReadWrite { SECTION_MAP_READ | SECTION_MAP_WRITE } else { SECTION_MAP_READ };
+        let needed =
+            if mapping == Mapping::ReadWrite { SECTION_MAP_READ | SECTION_MAP_WRITE } else { SECTION_MAP_READ };
         if handle.access & needed != needed {
             return status(NtStatus::ACCESS_DENIED);
         }
