@@ -167,7 +167,12 @@ pub(crate) fn allocate(layout: Layout, tag: PoolTag, pool: PoolType, zeroed: boo
     if layout.size() == 0 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
-    Irql::ensure_at_most(pool.max_irql())?;
+    // One IRQL read serves both the check and the export lookup (a trapped
+    // `mov cr8` under Wine).
+    let irql = Irql::current();
+    if irql > pool.max_irql() {
+        return Err(NtStatus::INVALID_LEVEL);
+    }
     let over_aligned = layout.align() > KERNEL_ALIGNMENT;
     let size = if over_aligned {
         layout.size().checked_add(layout.align()).ok_or(NtStatus::INTEGER_OVERFLOW)?
@@ -178,9 +183,11 @@ pub(crate) fn allocate(layout: Layout, tag: PoolTag, pool: PoolType, zeroed: boo
     if !zeroed {
         flags |= sys::POOL_FLAG_UNINITIALIZED;
     }
+    let at_passive = irql == Irql::PASSIVE;
     // SAFETY: `flags` and the legacy type name the same pool, neither raises
-    // nor must succeed, and the IRQL was checked against the pool's maximum.
-    let block = unsafe { sys::allocate_pool(flags, pool.to_legacy(), size as sys::SIZE_T, tag.to_u32()) };
+    // nor must succeed, the IRQL was checked against the pool's maximum, and
+    // `at_passive` is read from it.
+    let block = unsafe { sys::allocate_pool(flags, pool.to_legacy(), size as sys::SIZE_T, tag.to_u32(), at_passive) };
     let block = NonNull::new(block.cast::<u8>()).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
     let aligned = if over_aligned {
         let offset = block.as_ptr().align_offset(layout.align());

@@ -84,8 +84,6 @@ impl BackingFile {
 
 impl Drop for BackingFile {
     fn drop(&mut self) {
-        if Irql::ensure_at_most(Irql::PASSIVE).is_ok() {
-            let _ = close_handle(self.handle);
-        }
+        let _ = close_handle(self.handle);
     }
 }

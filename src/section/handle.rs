@@ -158,10 +158,7 @@ impl Section {
     /// (`ZwClose` there would bug-check) and the result is
     /// `STATUS_INVALID_LEVEL`; the model's verifier reports the leak.
     pub fn close(self) -> NtResult<()> {
-        Irql::ensure_at_most(Irql::PASSIVE)?;
-        let handle = self.handle;
-        core::mem::forget(self);
-        close_handle(handle)
+        close_handle(self.into_raw())
     }
 
     /// Gives up ownership: the caller closes the handle.
@@ -189,14 +186,14 @@ impl Section {
 
 impl Drop for Section {
     fn drop(&mut self) {
-        if Irql::ensure_at_most(Irql::PASSIVE).is_ok() {
-            let _ = close_handle(self.handle);
-        }
+        let _ = close_handle(self.handle);
     }
 }
 
-/// `ZwClose` of a handle this crate owns.
+/// `ZwClose` of a handle this crate owns, at PASSIVE_LEVEL only: above it the
+/// handle is leaked (`STATUS_INVALID_LEVEL`), since closing would bug-check.
 pub(super) fn close_handle(handle: sys::HANDLE) -> NtResult<()> {
+    Irql::ensure_at_most(Irql::PASSIVE)?;
     // SAFETY: the caller owns `handle` and gives it up here, at PASSIVE_LEVEL.
     NtStatus::from_raw(unsafe { sys::ZwClose(handle) }).result()
 }

@@ -6,7 +6,7 @@
 
 use core::mem::transmute;
 
-use super::{ExAllocatePoolWithTag, KeGetCurrentIrql, POOL_TYPE, PVOID, RuntimeRoutine, SIZE_T, ULONG, utf16};
+use super::{ExAllocatePoolWithTag, POOL_TYPE, PVOID, RuntimeRoutine, SIZE_T, ULONG, utf16};
 
 /// `POOL_FLAGS` of `ExAllocatePool2` (not in mingw-w64's headers).
 pub type POOL_FLAGS = u64;
@@ -38,14 +38,15 @@ pub static EX_ALLOCATE_POOL2: RuntimeRoutine = RuntimeRoutine::new(&EX_ALLOCATE_
 /// Allocates `size` bytes tagged `tag`: with `ExAllocatePool2(flags, ...)`
 /// when the kernel has it, else `ExAllocatePoolWithTag(legacy, ...)`, zeroing
 /// the block unless `flags` has [`POOL_FLAG_UNINITIALIZED`]. NULL on failure.
+/// `at_passive` says whether the caller runs at PASSIVE_LEVEL, where the
+/// first call looks `ExAllocatePool2` up (see [`RuntimeRoutine::address`]).
 ///
 /// # Safety
 /// `flags` and `legacy` name the same pool, without `POOL_FLAG_RAISE_ON_FAILURE`
 /// or a must-succeed type; the IRQL is at most the pool's maximum (APC_LEVEL
-/// for paged pool, DISPATCH_LEVEL for non-paged).
-pub unsafe fn allocate_pool(flags: POOL_FLAGS, legacy: POOL_TYPE, size: SIZE_T, tag: ULONG) -> PVOID {
-    // SAFETY: reading the IRQL has no precondition.
-    let at_passive = unsafe { KeGetCurrentIrql() } == 0;
+/// for paged pool, DISPATCH_LEVEL for non-paged), and `at_passive` is true
+/// only at PASSIVE_LEVEL.
+pub unsafe fn allocate_pool(flags: POOL_FLAGS, legacy: POOL_TYPE, size: SIZE_T, tag: ULONG, at_passive: bool) -> PVOID {
     if let Some(address) = EX_ALLOCATE_POOL2.address(at_passive) {
         // SAFETY: the kernel exports `ExAllocatePool2` at this address with the
         // type PFN_EX_ALLOCATE_POOL2 (wdm.h).
