@@ -314,7 +314,18 @@ fn several_threads_share_one_list() {
         let stats = list.stats().unwrap();
         let total = (THREADS * ROUNDS * 2) as u32;
         assert_eq!((stats.total_allocates, stats.total_frees, stats.entries_out), (total, total, 0));
-        assert!(stats.allocate_misses < total / 10, "entries are reused: {stats:?}");
+        // How often the threads found the list empty depends on how they were
+        // scheduled (from 2 to over 400 misses measured here): only "some
+        // reuse" holds whatever the schedule...
+        assert!(stats.allocate_misses < total, "entries are reused: {stats:?}");
+        // ... and, once the threads are gone, the same list serves every
+        // allocation from its cache.
+        drop((list.allocate(request(0)).unwrap(), list.allocate(request(1)).unwrap()));
+        let before = list.stats().unwrap().allocate_misses;
+        for round in 0..ROUNDS {
+            drop((list.allocate(request(round)).unwrap(), list.allocate(request(!round)).unwrap()));
+        }
+        assert_eq!(list.stats().unwrap().allocate_misses, before, "no miss once the list holds two entries");
     }
     kernel.assert_clean();
 }

@@ -62,6 +62,9 @@ impl UserRange {
     }
 }
 
+/// The guard page mapped after each user buffer (see `add_region`).
+const GUARD: usize = PAGE;
+
 /// A user buffer: `mapped` bytes of a memory file at `base`.
 struct Region {
     memory: MemoryFile,
@@ -138,8 +141,12 @@ impl MdlState {
     /// Registers a user buffer of `len` bytes.
     pub(super) fn add_region(&mut self, len: usize, writable: bool) -> Result<UserRange, crate::NtStatus> {
         let mapped = len.max(1).next_multiple_of(PAGE);
-        let memory = MemoryFile::new(mapped as u64)?;
-        let base = memory.map(0, mapped, Mapping::ReadWrite) as usize;
+        // One more page, in no region: whatever the host maps next cannot
+        // sit right after the buffer, so a range that runs past it always
+        // reaches a page user mode cannot probe (as a process's next page
+        // would be, unless it allocated it).
+        let memory = MemoryFile::new((mapped + GUARD) as u64)?;
+        let base = memory.map(0, mapped + GUARD, Mapping::ReadWrite) as usize;
         if base == 0 {
             return Err(crate::NtStatus::INSUFFICIENT_RESOURCES);
         }
@@ -271,7 +278,7 @@ impl MdlState {
         }
         for (base, region) in std::mem::take(&mut self.regions) {
             // SAFETY: the region's own mapping, made by `add_region`.
-            unsafe { MemoryFile::unmap(base as *mut u8, region.mapped) };
+            unsafe { MemoryFile::unmap(base as *mut u8, region.mapped + GUARD) };
         }
     }
 }
