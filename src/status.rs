@@ -108,8 +108,13 @@ statuses! {
     INTEGER_OVERFLOW = 0xC000_0095,
     /// `STATUS_INVALID_LEVEL`: this crate's answer to a call above its maximum IRQL.
     INVALID_LEVEL = 0xC000_0148,
-    /// `STATUS_DATATYPE_MISALIGNMENT`.
+    /// `STATUS_DATATYPE_MISALIGNMENT`: a *warning* (severity 2), which the
+    /// I/O manager treats as partial success. Never returned by this crate as
+    /// an error: see [`DATATYPE_MISALIGNMENT_ERROR`](Self::DATATYPE_MISALIGNMENT_ERROR).
     DATATYPE_MISALIGNMENT = 0x8000_0002,
+    /// `STATUS_DATATYPE_MISALIGNMENT_ERROR`: a misaligned access or offset, as
+    /// an error (NT_ERROR). What this crate returns for misalignment.
+    DATATYPE_MISALIGNMENT_ERROR = 0xC000_02C5,
     /// `STATUS_INVALID_DEVICE_STATE`.
     INVALID_DEVICE_STATE = 0xC000_0184,
     /// `STATUS_PROCEDURE_NOT_FOUND`: an export the running kernel lacks.
@@ -261,6 +266,8 @@ mod tests {
             (NtStatus::OBJECT_NAME_EXISTS, true, true, false, false),
             (NtStatus::BUFFER_OVERFLOW, false, false, true, false),
             (NtStatus::INVALID_PARAMETER, false, false, false, true),
+            (NtStatus::DATATYPE_MISALIGNMENT, false, false, true, false),
+            (NtStatus::DATATYPE_MISALIGNMENT_ERROR, false, false, false, true),
         ];
         for (status, success, info, warning, error) in cases {
             assert_eq!(status.is_success(), success, "{status}");
