@@ -104,7 +104,9 @@ impl IoProtection for ReadWrite {}
 /// # Invariants
 /// `registers` is the address `MmMapIoSpace(Ex)` returned for its `len`
 /// bytes (`len >= SIZE`, `len > 0`) of device memory at `physical`, mapped
-/// with protection `A::PAGE`; it is unmapped exactly once, in `Drop`.
+/// with protection `A::PAGE`; that address is 8-aligned (so an offset
+/// aligned for a register is an aligned address); it is unmapped exactly
+/// once, in `Drop`.
 pub struct IoSpace<const SIZE: usize = 0, A: IoProtection = ReadWrite> {
     registers: SharedBytes<Resident>,
     physical: PhysicalAddress,
@@ -119,8 +121,12 @@ unsafe impl<const SIZE: usize, A: IoProtection> Send for IoSpace<SIZE, A> {}
 // volatile accesses.
 unsafe impl<const SIZE: usize, A: IoProtection> Sync for IoSpace<SIZE, A> {}
 
+/// The alignment of a mapping's base: that of the widest register, `u64`.
+const REGISTER_ALIGNMENT: usize = 8;
+
 /// Whether a `T` register at `offset` lies inside `size` bytes and is
-/// aligned for `T`.
+/// aligned for `T` (relative to the base, which is [`REGISTER_ALIGNMENT`]-
+/// aligned: the address is then aligned too).
 const fn fits<T>(offset: usize, size: usize) -> bool {
     within(offset, size_of::<T>(), size) && offset % size_of::<T>() == 0
 }
@@ -129,12 +135,24 @@ impl<const SIZE: usize, A: IoProtection> IoSpace<SIZE, A> {
     /// Maps `len` bytes of device memory at `physical` with `cache`.
     ///
     /// Errors: [`NtStatus::INVALID_PARAMETER`] for `len == 0`, `len < SIZE`,
-    /// a range that overflows the physical address space, or a cache type
-    /// other than non-cached, cached and write-combined (what
-    /// `MmMapIoSpaceEx` can express),
+    /// a range that runs past [`PhysicalAddress::MAX`] (the last address a
+    /// `PHYSICAL_ADDRESS` names), or a cache type other than non-cached,
+    /// cached and write-combined (what `MmMapIoSpaceEx` can express);
+    /// [`NtStatus::DATATYPE_MISALIGNMENT_ERROR`] for a `physical` that is
+    /// not 8-aligned;
     /// [`NtStatus::INVALID_LEVEL`] above DISPATCH_LEVEL,
     /// [`NtStatus::INSUFFICIENT_RESOURCES`] when the kernel returns NULL
     /// (no mapping possible, or Wine).
+    ///
+    /// # Alignment
+    /// `MmMapIoSpace` returns the virtual address of the very byte at
+    /// `physical` (it keeps the page offset), and register offsets are
+    /// checked against the mapping's start: an aligned offset from a base
+    /// that is not 8-aligned would be a misaligned volatile access (undefined
+    /// behaviour in Rust, and a torn access for the device). So the base
+    /// must be 8-aligned (the address the kernel returns is checked too); to
+    /// reach registers at an odd address, map from the aligned address below
+    /// it and add the difference to the offsets.
     ///
     /// # Which memory
     /// The range must be a device's memory that this driver owns (a
@@ -147,20 +165,36 @@ impl<const SIZE: usize, A: IoProtection> IoSpace<SIZE, A> {
     /// only; above it, until then, `MmMapIoSpace` is used).
     pub fn map(physical: PhysicalAddress, len: usize, cache: CacheType) -> NtResult<Self> {
         Irql::ensure_at_most(Irql::DISPATCH)?;
-        if len == 0 || len < SIZE || physical.checked_add(len as u64).is_none() {
+        if len == 0 || len < SIZE {
             return Err(NtStatus::INVALID_PARAMETER);
         }
+        // The last byte must be a PHYSICAL_ADDRESS too (`len >= 1`).
+        let last = u64::try_from(len - 1).ok().and_then(|tail| physical.checked_add(tail));
+        if last.is_none_or(|last| last > PhysicalAddress::MAX) {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+        if physical.get() % REGISTER_ALIGNMENT as u64 != 0 {
+            return Err(NtStatus::DATATYPE_MISALIGNMENT_ERROR);
+        }
         let protect = A::PAGE | page_flags(cache)?;
+        let raw = physical.to_raw()?;
         // SAFETY: the IRQL is at most DISPATCH_LEVEL; which range the driver
         // maps is its own responsibility (see above), not a memory-safety
         // matter for this crate: the mapping is only ever accessed through
         // the volatile register accessors below.
-        let base = unsafe { sys::map_io_space(physical.to_raw(), len as sys::SIZE_T, protect) };
+        let base = unsafe { sys::map_io_space(raw, len as sys::SIZE_T, protect) };
         let base = NonNull::new(base.cast::<u8>()).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
         // SAFETY: `len` bytes of device memory mapped at `base` in system
         // space (any IRQL) until `Drop` unmaps them.
         let registers = unsafe { SharedBytes::new(base, len) };
-        Ok(IoSpace { registers, physical, _protection: PhantomData })
+        // INVARIANT: the base is 8-aligned, so every aligned offset is an
+        // aligned address. A kernel that did not keep the page offset is
+        // refused (the mapping is unmapped by the drop).
+        let space = IoSpace { registers, physical, _protection: PhantomData };
+        if base.as_ptr().addr() % REGISTER_ALIGNMENT != 0 {
+            return Err(NtStatus::DATATYPE_MISALIGNMENT_ERROR);
+        }
+        Ok(space)
     }
 
     /// The bytes mapped (at least `SIZE`).
@@ -190,15 +224,18 @@ impl<const SIZE: usize, A: IoProtection> IoSpace<SIZE, A> {
     /// The register of type `T` at `offset`, which the caller checked.
     fn register<T>(&self, offset: usize) -> *mut T {
         debug_assert!(fits::<T>(offset, self.registers.len()));
-        self.registers.base().as_ptr().wrapping_add(offset).cast()
+        let register = self.registers.base().as_ptr().wrapping_add(offset);
+        debug_assert!(register.addr() % size_of::<T>() == 0, "an 8-aligned base (invariant)");
+        register.cast()
     }
 
     /// The register of type `T` at `offset`: [`NtStatus::INVALID_PARAMETER`]
-    /// past the end, [`NtStatus::DATATYPE_MISALIGNMENT`] when misaligned.
+    /// past the end, [`NtStatus::DATATYPE_MISALIGNMENT_ERROR`] when
+    /// misaligned.
     fn checked<T>(&self, offset: usize) -> NtResult<*mut T> {
         let register = self.registers.range(offset, size_of::<T>())?;
         if offset % size_of::<T>() != 0 {
-            return Err(NtStatus::DATATYPE_MISALIGNMENT);
+            return Err(NtStatus::DATATYPE_MISALIGNMENT_ERROR);
         }
         Ok(register.cast())
     }
@@ -224,7 +261,8 @@ macro_rules! registers {
             #[doc = concat!("Reads the `", stringify!($t), "` register at `offset`, checked at run time.")]
             ///
             /// Errors: [`NtStatus::INVALID_PARAMETER`] past the end,
-            /// [`NtStatus::DATATYPE_MISALIGNMENT`] for a misaligned offset.
+            /// [`NtStatus::DATATYPE_MISALIGNMENT_ERROR`] for a misaligned
+            /// offset.
             ///
             /// # IRQL
             /// Any.

@@ -81,13 +81,16 @@ impl PhysicalAddress {
         }
     }
 
-    /// The kernel's `PHYSICAL_ADDRESS` (addresses above [`MAX`](Self::MAX)
-    /// are clamped to it).
+    /// The kernel's `PHYSICAL_ADDRESS`, a signed 64-bit integer:
+    /// [`NtStatus::INVALID_PARAMETER`] for an address above
+    /// [`MAX`](Self::MAX), which it cannot name (clamping would name another
+    /// address).
     ///
     /// # IRQL
     /// Any: no kernel call, no pageable memory touched.
-    pub fn to_raw(self) -> sys::PHYSICAL_ADDRESS {
-        sys::PHYSICAL_ADDRESS { QuadPart: self.0.min(Self::MAX.0) as i64 }
+    pub fn to_raw(self) -> NtResult<sys::PHYSICAL_ADDRESS> {
+        let quad = i64::try_from(self.0).map_err(|_| NtStatus::INVALID_PARAMETER)?;
+        Ok(sys::PHYSICAL_ADDRESS { QuadPart: quad })
     }
 
     /// From the kernel's `PHYSICAL_ADDRESS`.
@@ -210,10 +213,13 @@ impl PhysicalLimits {
     }
 
     /// [`NtStatus::INVALID_PARAMETER`] unless `len` bytes can meet these
-    /// limits at all.
+    /// limits at all (a length whose whole pages overflow cannot).
     fn check(&self, len: usize) -> NtResult<()> {
         let page = u64::from(sys::PAGE_SIZE);
-        let len = (len as u64).div_ceil(page) * page;
+        let len = u64::try_from(len)
+            .ok()
+            .and_then(|len| len.checked_next_multiple_of(page))
+            .ok_or(NtStatus::INVALID_PARAMETER)?;
         let highest = self.highest.min(PhysicalAddress::MAX).0;
         let span = highest.checked_sub(self.lowest.0).map(|span| span.saturating_add(1));
         let boundary_ok =
@@ -238,13 +244,15 @@ impl NonCachedBuffer {
     /// Allocates `len` zeroed bytes of non-cached memory (whole pages).
     ///
     /// Errors, nothing allocated: [`NtStatus::INVALID_PARAMETER`] for 0
-    /// bytes, [`NtStatus::INVALID_LEVEL`] above APC_LEVEL,
+    /// bytes or a length whose whole pages overflow a `usize`,
+    /// [`NtStatus::INVALID_LEVEL`] above APC_LEVEL,
     /// [`NtStatus::INSUFFICIENT_RESOURCES`] when the kernel returns NULL.
     ///
     /// # IRQL
     /// <= APC_LEVEL (the buffer may be touched at any IRQL).
     pub fn new(len: usize) -> NtResult<NonCachedBuffer> {
-        if len == 0 {
+        // Whole pages: a length whose pages overflow is no request either.
+        if len == 0 || len.checked_next_multiple_of(sys::PAGE_SIZE as usize).is_none() {
             return Err(NtStatus::INVALID_PARAMETER);
         }
         Irql::ensure_at_most(Irql::APC)?;
@@ -332,17 +340,17 @@ impl ContiguousBuffer {
             return Err(NtStatus::INVALID_PARAMETER);
         }
         limits.check(len)?;
+        // `check` accepted them: `lowest` is below `highest`, clamped here to
+        // what a PHYSICAL_ADDRESS names (a lower bound of the highest
+        // acceptable address only narrows the range).
+        let lowest = limits.lowest.to_raw()?;
+        let highest = limits.highest.min(PhysicalAddress::MAX).to_raw()?;
+        let boundary = PhysicalAddress(limits.boundary).to_raw()?;
         Irql::ensure_at_most(Irql::DISPATCH)?;
         // SAFETY: a non-zero size, valid limits and cache type, at <=
         // DISPATCH_LEVEL.
         let block = unsafe {
-            sys::MmAllocateContiguousMemorySpecifyCache(
-                len as sys::SIZE_T,
-                limits.lowest.to_raw(),
-                limits.highest.to_raw(),
-                PhysicalAddress(limits.boundary).to_raw(),
-                cache.to_raw(),
-            )
+            sys::MmAllocateContiguousMemorySpecifyCache(len as sys::SIZE_T, lowest, highest, boundary, cache.to_raw())
         };
         let ptr = NonNull::new(block.cast::<u8>()).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
         // SAFETY: the kernel just returned at least `len` writable, resident

@@ -14,7 +14,9 @@ use std::{
 use wdm_mem::{
     Irql, NtStatus,
     io_space::{CacheType, IoSpace, PhysicalAddress},
-    model::{BugCheck, Device, Fault, IO_SPACE_BAD_UNMAP, IO_SPACE_LEAKED, Kernel, RegisterAccess},
+    model::{
+        BugCheck, Device, Fault, IO_SPACE_BAD_UNMAP, IO_SPACE_LEAKED, IO_SPACE_MISALIGNED, Kernel, RegisterAccess,
+    },
     section::ReadOnly,
     sys,
 };
@@ -95,8 +97,9 @@ fn run_time_offsets_are_checked() {
     assert_eq!(registers.try_read32(0x1E), Err(NtStatus::INVALID_PARAMETER), "past the end");
     assert_eq!(registers.try_read32(0x20), Err(NtStatus::INVALID_PARAMETER));
     assert_eq!(registers.try_read64(usize::MAX - 3), Err(NtStatus::INVALID_PARAMETER), "overflow");
-    assert_eq!(registers.try_read16(0x3), Err(NtStatus::DATATYPE_MISALIGNMENT));
-    assert_eq!(registers.try_write32(0x2, 1), Err(NtStatus::DATATYPE_MISALIGNMENT));
+    assert_eq!(registers.try_read16(0x3), Err(NtStatus::DATATYPE_MISALIGNMENT_ERROR));
+    assert_eq!(registers.try_write32(0x2, 1), Err(NtStatus::DATATYPE_MISALIGNMENT_ERROR));
+    assert!(registers.try_read64(0x4).unwrap_err().is_error(), "an error, not a warning (partial success)");
     assert_eq!(registers.try_write8(0x1F, 9), Ok(()));
     assert_eq!(registers.try_read8(0x1F), Ok(9));
     assert_eq!(device.accesses().len(), 4, "refused accesses never reach the device");
@@ -199,7 +202,7 @@ fn a_mapping_dropped_above_dispatch_level_is_leaked_and_reported() {
 fn unmapping_with_the_wrong_size_or_address_is_reported() {
     let kernel = Kernel::new();
     device(&kernel);
-    let physical = PhysicalAddress::new(BASE).to_raw();
+    let physical = PhysicalAddress::new(BASE).to_raw().unwrap();
     // SAFETY: misuse on purpose: the model reports it.
     unsafe {
         let mapping = sys::MmMapIoSpace(physical, 0x20, sys::_MEMORY_CACHING_TYPE::MmNonCached);
@@ -218,7 +221,7 @@ fn unmapping_with_the_wrong_size_or_address_is_reported() {
 fn stray_register_accesses_fault() {
     let kernel = Kernel::new();
     let device = device(&kernel);
-    let physical = PhysicalAddress::new(BASE).to_raw();
+    let physical = PhysicalAddress::new(BASE).to_raw().unwrap();
     // SAFETY: a mapping of the test's device.
     let read_only = unsafe { sys::map_io_space(physical, 0x10, sys::PAGE_READONLY | sys::PAGE_NOCACHE) };
     // SAFETY: misuse on purpose: the model reports it.
@@ -238,4 +241,79 @@ fn stray_register_accesses_fault() {
     assert_eq!(codes, [BugCheck::ATTEMPTED_WRITE_TO_READONLY_MEMORY, BugCheck::PAGE_FAULT_IN_NONPAGED_AREA, C4]);
     assert!(report.find(BugCheck::PAGE_FAULT_IN_NONPAGED_AREA, 0x2000).is_some());
     assert!(report.find(C4, 0x73).is_some(), "MmMapIoSpace above DISPATCH_LEVEL");
+}
+
+#[test]
+fn a_base_that_is_not_8_aligned_is_refused() {
+    // MmMapIoSpace returns the address of the very byte: from BASE + 4, the
+    // "aligned" offset 0 of a u64 would be an address that is 4 mod 8.
+    let kernel = Kernel::new();
+    let device = device(&kernel);
+    for base in [BASE + 4, BASE + 2, BASE + 1, BASE + 0x13] {
+        let mapped = IoSpace::<0x10>::map(PhysicalAddress::new(base), 0x10, CacheType::NonCached);
+        let status = mapped.map(drop).unwrap_err();
+        assert_eq!(status, NtStatus::DATATYPE_MISALIGNMENT_ERROR, "{base:#x}");
+        assert!(status.is_error());
+    }
+    let aligned = IoSpace::<0x10>::map(PhysicalAddress::new(BASE + 8), 0x10, CacheType::NonCached).unwrap();
+    assert_eq!(aligned.try_read64(0), Ok(0));
+    assert_eq!(device.accesses(), [read(8, 8)], "the aligned base maps, and offsets count from it");
+    drop(aligned);
+    kernel.assert_clean();
+}
+
+#[test]
+fn the_model_keeps_the_page_offset_and_reports_misaligned_accesses() {
+    let kernel = Kernel::new();
+    let device = device(&kernel);
+    device.set_register(0x8, 0x0102_0304_0506_0708u64);
+    let physical = PhysicalAddress::new(BASE + 4).to_raw().unwrap();
+    // SAFETY: a mapping of the test's device, misused on purpose below.
+    let mapping = unsafe { sys::MmMapIoSpace(physical, 0x20, sys::_MEMORY_CACHING_TYPE::MmNonCached) };
+    assert_eq!(mapping as usize % 4096, 4, "the virtual address of the very byte at BASE + 4");
+    // SAFETY: inside the mapping; the 8-byte read at offset 4 is BASE + 8,
+    // aligned; the one at offset 0 is misaligned on purpose.
+    unsafe {
+        assert_eq!(sys::READ_REGISTER_ULONG64(mapping.cast::<u8>().add(4).cast()), 0x0102_0304_0506_0708);
+        assert_eq!(sys::READ_REGISTER_ULONG64(mapping.cast()), u64::MAX, "refused");
+        sys::MmUnmapIoSpace(mapping, 0x20);
+    }
+    assert_eq!(device.accesses(), [read(8, 8)], "the misaligned read never reached the device");
+    let report = kernel.finish();
+    let misaligned = report.find(C4, IO_SPACE_MISALIGNED).expect("the misaligned read");
+    assert_eq!(misaligned.bug_check.params[1..], [mapping as u64, 8, 0]);
+    assert_eq!(report.violations.len(), 1, "{report}");
+}
+
+#[test]
+fn addresses_a_physical_address_cannot_name_are_refused() {
+    let kernel = Kernel::new();
+    let top = kernel.add_device(PhysicalAddress::MAX.get() + 1 - 0x100, 0x100);
+    let cases: [(u64, usize); 4] =
+        [(1 << 63, 8), (u64::MAX - 7, 8), (PhysicalAddress::MAX.get() - 7, 16), (0, usize::MAX)];
+    for (address, len) in cases {
+        let mapped = IoSpace::<0>::map(PhysicalAddress::new(address), len, CacheType::NonCached);
+        assert_eq!(mapped.map(drop), Err(NtStatus::INVALID_PARAMETER), "{address:#x} + {len:#x}");
+    }
+    assert_eq!(PhysicalAddress::new(1 << 63).to_raw().map(|_| ()), Err(NtStatus::INVALID_PARAMETER), "not clamped");
+    let last = IoSpace::<0>::map(PhysicalAddress::new(top.physical_base() + 0xF8), 8, CacheType::NonCached).unwrap();
+    last.try_write64(0, 7).unwrap();
+    assert_eq!(top.register::<u64>(0xF8), 7, "the last 8 bytes a PHYSICAL_ADDRESS names map");
+    drop(last);
+    kernel.assert_clean();
+}
+
+#[test]
+fn usize_max_offsets_and_lengths_are_clean_errors() {
+    let kernel = Kernel::new();
+    device(&kernel);
+    let registers = IoSpace::<0>::map(PhysicalAddress::new(BASE), 0x100, CacheType::NonCached).unwrap();
+    for offset in [usize::MAX, usize::MAX - 7, usize::MAX - 1, 0x100, 0xFC + 8] {
+        assert_eq!(registers.try_read64(offset), Err(NtStatus::INVALID_PARAMETER), "{offset:#x}");
+        assert_eq!(registers.try_write8(offset.max(0x100), 1), Err(NtStatus::INVALID_PARAMETER), "{offset:#x}");
+    }
+    drop(registers);
+    let huge = IoSpace::<0>::map(PhysicalAddress::new(BASE), usize::MAX, CacheType::NonCached);
+    assert_eq!(huge.map(drop), Err(NtStatus::INVALID_PARAMETER));
+    kernel.assert_clean();
 }

@@ -215,8 +215,12 @@ fn raw_bad_frees_are_reported() {
 #[test]
 fn physical_addresses_and_cache_types_convert_both_ways() {
     let address = PhysicalAddress::new(0xFEE0_0000);
-    assert_eq!(PhysicalAddress::from_raw(address.to_raw()), address);
-    assert_eq!(PhysicalAddress::from_raw(PhysicalAddress::new(u64::MAX).to_raw()), PhysicalAddress::MAX, "clamped");
+    assert_eq!(address.to_raw().map(PhysicalAddress::from_raw), Ok(address));
+    assert_eq!(PhysicalAddress::MAX.to_raw().map(PhysicalAddress::from_raw), Ok(PhysicalAddress::MAX));
+    for unnameable in [1 << 63, u64::MAX] {
+        let raw = PhysicalAddress::new(unnameable).to_raw().map(PhysicalAddress::from_raw);
+        assert_eq!(raw, Err(NtStatus::INVALID_PARAMETER), "{unnameable:#x}: an error, not another address");
+    }
     assert_eq!(address.checked_add(0x10), Some(PhysicalAddress::new(0xFEE0_0010)));
     assert_eq!(PhysicalAddress::MAX.checked_add(1), Some(PhysicalAddress::new(1 << 63)));
     assert_eq!(PhysicalAddress::new(u64::MAX).checked_add(1), None);
@@ -234,4 +238,35 @@ fn physical_addresses_and_cache_types_convert_both_ways() {
     for raw in [sys::_MEMORY_CACHING_TYPE::MmNotMapped, sys::_MEMORY_CACHING_TYPE::MmMaximumCacheType] {
         assert_eq!(CacheType::from_raw(raw), Err(NtStatus::INVALID_PARAMETER));
     }
+}
+
+#[test]
+fn usize_max_class_lengths_are_clean_errors() {
+    // PhysicalLimits::check rounded the length up to pages unchecked: a
+    // panic in a debug build, a wrapped size passed to the kernel in release.
+    let kernel = Kernel::new();
+    for len in [usize::MAX, usize::MAX - 4094, usize::MAX - 4095 + 1] {
+        for limits in [PhysicalLimits::ANY, PhysicalLimits::below(PhysicalAddress::new(0xFFFF_FFFF)).boundary(1 << 63)]
+        {
+            let buffer = ContiguousBuffer::new(len, limits, CacheType::Cached);
+            assert_eq!(buffer.map(drop), Err(NtStatus::INVALID_PARAMETER), "{len:#x} {limits:?}");
+        }
+        assert_eq!(NonCachedBuffer::new(len).map(drop), Err(NtStatus::INVALID_PARAMETER), "{len:#x}");
+    }
+    let too_high =
+        PhysicalLimits { lowest: PhysicalAddress::new(1 << 63), highest: PhysicalAddress::new(u64::MAX), boundary: 0 };
+    assert_eq!(ContiguousBuffer::new(4096, too_high, CacheType::Cached).map(drop), Err(NtStatus::INVALID_PARAMETER));
+    let huge_boundary = PhysicalLimits::ANY.boundary(1 << 63);
+    assert_eq!(
+        ContiguousBuffer::new(4096, huge_boundary, CacheType::Cached).map(drop),
+        Err(NtStatus::INVALID_PARAMETER)
+    );
+    // Whole pages that fit a usize are the kernel's to refuse.
+    assert_eq!(NonCachedBuffer::new(usize::MAX - 4095).map(drop), Err(NtStatus::INSUFFICIENT_RESOURCES));
+    let buffer = NonCachedBuffer::new(16).unwrap();
+    assert_eq!(buffer.physical_address(usize::MAX), None);
+    drop(buffer);
+    let calls: Vec<_> = kernel.call_log().into_iter().map(|call| call.routine).collect();
+    assert!(!calls.contains(&"MmAllocateContiguousMemorySpecifyCache"), "nothing reached the kernel: {calls:?}");
+    kernel.assert_clean();
 }

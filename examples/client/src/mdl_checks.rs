@@ -32,7 +32,9 @@ const ERROR_CRC: u32 = 23;
 const ACCESS_VIOLATION: i32 = 0xC000_0005_u32 as i32;
 const INVALID_PARAMETER: i32 = 0xC000_000D_u32 as i32;
 const INSUFFICIENT_RESOURCES: i32 = 0xC000_009A_u32 as i32;
-const DATATYPE_MISALIGNMENT: i32 = 0x8000_0002_u32 as i32;
+/// `STATUS_DATATYPE_MISALIGNMENT_ERROR`: the crate's misalignment error (an NT_ERROR,
+/// not the warning `STATUS_DATATYPE_MISALIGNMENT`).
+const DATATYPE_MISALIGNMENT_ERROR: i32 = 0xC000_02C5_u32 as i32;
 /// A user address no process has mapped (below the 128 TiB user space end).
 const UNMAPPED: u64 = 0x7000_0000_0000;
 const KERNEL: u64 = 0xFFFF_8000_0000_0000;
@@ -190,7 +192,8 @@ pub fn io_space_statuses(driver: &dyn Driver) -> Result<String, String> {
     }
     let bad_size = [(INVALID_PARAMETER, 0), (INVALID_PARAMETER, 0)];
     let mapped =
-        [&[(0, io_space_word(16))][..], &bad_size, &[(INVALID_PARAMETER, 0), (DATATYPE_MISALIGNMENT, 0)]].concat();
+        [&[(0, io_space_word(16))][..], &bad_size, &[(INVALID_PARAMETER, 0), (DATATYPE_MISALIGNMENT_ERROR, 0)]]
+            .concat();
     let unmapped = [&[(INSUFFICIENT_RESOURCES, 0)][..], &bad_size, &[(INSUFFICIENT_RESOURCES, 0); 2]].concat();
     let kernel = expect_kernel(driver, &got, &mapped, &unmapped)?;
     Ok(match kernel {
@@ -262,7 +265,7 @@ pub fn fake_reply(code: u32, input: &[u8], output: &[u8], wine: bool) -> Option<
                 _ if len == 0 || len > IO_SPACE_PAGE => (INVALID_PARAMETER, 0),
                 _ if wine => (INSUFFICIENT_RESOURCES, 0),
                 _ if offset + 4 > len => (INVALID_PARAMETER, 0),
-                _ if offset % 4 != 0 => (DATATYPE_MISALIGNMENT, 0),
+                _ if offset % 4 != 0 => (DATATYPE_MISALIGNMENT_ERROR, 0),
                 _ => (0, io_space_word(offset)),
             };
             Ok(as_bytes(&IoSpaceReply { status, value }).to_vec())

@@ -173,15 +173,26 @@ fn store(bytes: &mut [u8], offset: usize, width: usize, value: u64) {
     bytes[offset..offset + width].copy_from_slice(&value.to_le_bytes()[..width]);
 }
 
+/// ... for a register access whose address is not aligned for its width
+/// (parameter 2: the address, parameter 3: the width, parameter 4: 1 for a
+/// write). The processor would split it (a torn device access), and in Rust
+/// a misaligned volatile access is undefined behaviour. The value is the
+/// model's own.
+pub const IO_SPACE_MISALIGNED: u64 = 0x1_0513;
+
 /// A mapping of device memory: host memory at its address (never used for
 /// the registers, which the accesses route to the device), so that the
-/// address is unique and a valid pointer.
+/// address is unique and a valid pointer. As `MmMapIoSpace`, the address
+/// returned keeps the page offset of the physical address: it is `host`
+/// plus `physical % PAGE_SIZE`.
 struct IoMapping {
     device: Device,
     /// Offset of the mapping's first byte in the device.
     offset: usize,
     /// The size asked for (what `MmUnmapIoSpace` must be given).
     size: usize,
+    /// The host pages behind the mapping, and their layout.
+    host: usize,
     layout: Layout,
     writable: bool,
 }
@@ -211,15 +222,20 @@ impl IoSpaceState {
             return 0;
         };
         let page = PAGE_SIZE as usize;
-        let Ok(layout) = Layout::from_size_align(size.next_multiple_of(page), page) else { return 0 };
+        let in_page = (physical % page as u64) as usize;
+        let Some(pages) = size.checked_add(in_page).and_then(|end| end.checked_next_multiple_of(page)) else {
+            return 0;
+        };
+        let Ok(layout) = Layout::from_size_align(pages, page) else { return 0 };
         // SAFETY: the layout is not zero-sized (size > 0).
-        let address = unsafe { alloc_zeroed(layout) } as usize;
-        if address == 0 {
+        let host = unsafe { alloc_zeroed(layout) } as usize;
+        if host == 0 {
             return 0;
         }
+        let address = host + in_page;
         let offset = (physical - device.0.base) as usize;
         let writable = protect & 0xFF != PAGE_READONLY;
-        self.mappings.insert(address, IoMapping { device: device.clone(), offset, size, layout, writable });
+        self.mappings.insert(address, IoMapping { device: device.clone(), offset, size, host, layout, writable });
         address
     }
 
@@ -236,7 +252,7 @@ impl IoSpaceState {
         };
         let mapped = mapping.size;
         // SAFETY: allocated by `map` with this layout, released once.
-        unsafe { dealloc(address as *mut u8, mapping.layout) };
+        unsafe { dealloc(mapping.host as *mut u8, mapping.layout) };
         if size != mapped {
             return Err(violation(
                 IO_SPACE_BAD_UNMAP,
@@ -250,7 +266,7 @@ impl IoSpaceState {
     /// The device register behind `width` bytes at `address`.
     pub(super) fn target(&self, address: usize, width: usize) -> Option<Target> {
         let (&base, mapping) = self.mappings.range(..=address).next_back()?;
-        (address + width <= base + mapping.size).then(|| Target {
+        (address.checked_add(width)? <= base + mapping.size).then(|| Target {
             device: mapping.device.clone(),
             offset: mapping.offset + (address - base),
             writable: mapping.writable,
@@ -267,7 +283,7 @@ impl IoSpaceState {
                 format!("I/O space at {address:#x} ({} bytes of physical {physical:#x}) never unmapped", mapping.size),
             ));
             // SAFETY: allocated by `map` with this layout, released once.
-            unsafe { dealloc(address as *mut u8, mapping.layout) };
+            unsafe { dealloc(mapping.host as *mut u8, mapping.layout) };
         }
     }
 }

@@ -177,6 +177,9 @@ impl MemoryState {
 
     /// One frame per page, from the top of physical memory down.
     fn reserve_pages(&mut self, pages: u64) -> Option<Vec<u64>> {
+        if pages > (PHYSICAL_MEMORY.end - PHYSICAL_MEMORY.start) / PAGE {
+            return None;
+        }
         let mut frames = Vec::new();
         for _ in 0..pages {
             let below = frames.last().copied().unwrap_or(PHYSICAL_MEMORY.end);

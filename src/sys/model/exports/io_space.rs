@@ -6,7 +6,7 @@
 use std::format;
 
 use super::super::{
-    io_space::{Device, fault},
+    io_space::{Device, IO_SPACE_MISALIGNED, fault},
     irql,
     kernel::{State, with_state},
     verifier::BugCheck,
@@ -103,9 +103,20 @@ pub unsafe extern "system" fn MmUnmapIoSpace(base_address: PVOID, size: SIZE_T) 
 }
 
 /// Finds the device behind an access; records the fault when there is none
-/// (0x50) or a write hits a read-only mapping (0xBE).
+/// (0x50) or a write hits a read-only mapping (0xBE), and the verifier's
+/// 0xC4/[`IO_SPACE_MISALIGNED`] for an address not aligned for `width` (the
+/// access is then not made).
 fn target(address: usize, width: usize, write: bool) -> Option<(Device, usize)> {
     with_state(|state| {
+        if address % width != 0 {
+            let what = if write { "write" } else { "read" };
+            state.violation(
+                BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION,
+                [IO_SPACE_MISALIGNED, address as u64, width as u64, u64::from(write)],
+                format!("misaligned register {what} of {width} bytes at {address:#x}"),
+            );
+            return None;
+        }
         let Some(target) = state.io_space.target(address, width) else {
             let what = if write { "write" } else { "read" };
             let message = format!("register {what} of {width} bytes at {address:#x}, outside any I/O-space mapping");
@@ -123,7 +134,7 @@ fn target(address: usize, width: usize, write: bool) -> Option<(Device, usize)> 
 
 macro_rules! registers {
     ($($read:ident, $write:ident: $t:ty;)*) => {$(
-        #[doc = concat!("`", stringify!($read), "`: the device's register (all ones, and a violation, outside any mapping).")]
+        #[doc = concat!("`", stringify!($read), "`: the device's register (all ones, and a violation, outside any mapping or misaligned).")]
         ///
         /// # Safety
         /// As the kernel's.
