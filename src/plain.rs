@@ -170,6 +170,11 @@ impl<L: MaxIrql> SharedBytes<L> {
     /// The window is writable (the owner's type allows writing).
     pub(crate) unsafe fn write_bytes(&mut self, offset: usize, src: &[u8]) -> NtResult<()> {
         let dst = self.range(offset, src.len())?;
+        // No-op on a real kernel; the model reports a write to a read-only
+        // mapping (0xBE) and refuses it.
+        if !crate::sys::check_mapped_write(dst, src.len()) {
+            return Err(NtStatus::ACCESS_VIOLATION);
+        }
         // SAFETY: `range` checked the IRQL and the bounds; the window is
         // writable (contract).
         unsafe { volatile_copy(src.as_ptr(), dst, src.len()) };

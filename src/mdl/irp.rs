@@ -2,7 +2,7 @@
 
 use core::{marker::PhantomData, ptr::NonNull};
 
-use super::{LockAccess, PagePriority, SystemMapping, UserBuffer, page_frames};
+use super::{LockAccess, PagePriority, SystemMapping, UserBuffer, mapping::Owner, page_frames};
 use crate::{NtResult, NtStatus, sys};
 
 /// The MDL of a direct-I/O request, `Irp->MdlAddress`, borrowed: the I/O
@@ -39,7 +39,9 @@ impl<'irp, A: LockAccess> IrpMdl<'irp, A> {
     /// `'irp`; its `MdlAddress`, when not NULL, was locked by the I/O manager
     /// (or the driver above) for at least `A`: [`ReadAccess`](super::ReadAccess)
     /// for METHOD_IN_DIRECT, [`WriteAccess`](super::WriteAccess) for
-    /// METHOD_OUT_DIRECT.
+    /// METHOD_OUT_DIRECT; and if it is mapped already (`MappedSystemVa`),
+    /// that mapping allows `A` (for [`WriteAccess`](super::WriteAccess): not
+    /// a read-only mapping a driver above made).
     ///
     /// # IRQL
     /// Any.
@@ -53,8 +55,11 @@ impl<'irp, A: LockAccess> IrpMdl<'irp, A> {
     }
 
     /// The buffer's system address (`MmGetSystemAddressForMdlSafe` with
-    /// `priority`, no-execute, and no-write for reading), released by the
-    /// I/O manager at completion.
+    /// `priority` and no-execute), released by the I/O manager at
+    /// completion. Never no-write, even for [`ReadAccess`](super::ReadAccess):
+    /// the MDL caches the mapping (`MappedSystemVa`) for everyone who maps it
+    /// after this driver, and a read-only one would make their writes fault
+    /// (bug check 0xBE). A `ReadAccess` mapping has no writing method.
     ///
     /// Errors: [`NtStatus::INSUFFICIENT_RESOURCES`] when the kernel cannot
     /// map, [`NtStatus::INVALID_LEVEL`] above DISPATCH_LEVEL.
@@ -64,7 +69,7 @@ impl<'irp, A: LockAccess> IrpMdl<'irp, A> {
     pub fn map(&mut self, priority: PagePriority) -> NtResult<SystemMapping<'_, UserBuffer, A>> {
         // SAFETY: locked until the IRP completes, after `'irp` (invariant);
         // the I/O manager releases the mapping.
-        unsafe { SystemMapping::new(self.raw, priority, false) }
+        unsafe { SystemMapping::new(self.raw, priority, Owner::Borrowed) }
     }
 
     /// The bytes described (the request's output buffer length).

@@ -5,7 +5,7 @@ use core::{marker::PhantomData, mem::ManuallyDrop, ptr::NonNull};
 
 use super::{
     AccessMode, KernelBuffer, LockAccess, Mdl, Memory, PagePriority, SystemMapping, UserBuffer, WriteAccess,
-    page_frames,
+    mapping::Owner, page_frames,
 };
 use crate::{Irql, NtResult, NtStatus, pool::PoolBuffer, sys};
 
@@ -78,7 +78,7 @@ impl<'a, M: Memory, A: LockAccess> LockedMdl<'a, M, A> {
         // SAFETY: the pages are locked (invariant) for the mapping's
         // lifetime, which borrows `self`; this owned MDL's mapping is
         // released by the mapping.
-        unsafe { SystemMapping::new(self.mdl.raw, priority, true) }
+        unsafe { SystemMapping::new(self.mdl.raw, priority, Owner::Driver) }
     }
 
     /// The page frame numbers of the locked pages (the MDL's PFN array), for
@@ -212,8 +212,9 @@ impl<'a> NonPagedMdl<'a> {
     /// # IRQL
     /// `<= DISPATCH_LEVEL`.
     pub fn map(&mut self, priority: PagePriority) -> NtResult<SystemMapping<'_, KernelBuffer, WriteAccess>> {
-        // SAFETY: non-paged pages (invariant); nothing to unmap.
-        unsafe { SystemMapping::new(self.mdl.raw, priority, false) }
+        // SAFETY: non-paged pages of this driver's MDL (invariant), mapped by
+        // this value only (it borrows `self` mutably).
+        unsafe { SystemMapping::new(self.mdl.raw, priority, Owner::Driver) }
     }
 
     /// The page frame numbers of the buffer's pages.

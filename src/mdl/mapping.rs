@@ -19,7 +19,9 @@ use crate::{
 /// process may change the memory at any time, it offers copying accessors
 /// (each byte read once: no double fetch), and slices only through
 /// `unsafe`. Without [`Writable`] access there is no writing method, and
-/// the pages are mapped read-only (`MdlMappingNoWrite`).
+/// the pages of the driver's own MDL are mapped read-only
+/// (`MdlMappingNoWrite`); an [`IrpMdl`](super::IrpMdl)'s, which the I/O
+/// manager caches for whoever maps it next, never are.
 ///
 /// The pages are locked: the mapping may be used at any IRQL.
 ///
@@ -37,17 +39,38 @@ pub struct SystemMapping<'m, M: Memory, A: LockAccess> {
 /// Borrows the MDL (mutably: one mapping at a time); carries `M` and `A`.
 type Borrow<'m, M, A> = (&'m mut sys::MDL, fn() -> (M, A));
 
+/// Whose MDL a [`SystemMapping`] maps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Owner {
+    /// This driver's own MDL ([`LockedMdl`](super::LockedMdl),
+    /// [`NonPagedMdl`](super::NonPagedMdl)): the mapping is released on drop
+    /// when this value made it, and made read-only for
+    /// [`ReadAccess`](super::ReadAccess).
+    Driver,
+    /// Someone else's MDL ([`IrpMdl`](super::IrpMdl)): the mapping the call
+    /// makes is cached in the MDL (`MappedSystemVa`) and released by its
+    /// owner, and whoever maps it next gets the same one. So it is never
+    /// made read-only: a later writer (a driver below with write access, or
+    /// this driver as [`WriteAccess`](super::WriteAccess)) would fault on it
+    /// (bug check 0xBE). Read-only access is then the type's, not the PTEs'.
+    Borrowed,
+}
+
 impl<M: Memory, A: LockAccess> SystemMapping<'_, M, A> {
-    /// `MmGetSystemAddressForMdlSafe(mdl, priority | no-execute [| no-write])`.
-    /// When `unmap` and the MDL was not mapped yet, the mapping is released
-    /// on drop.
+    /// `MmGetSystemAddressForMdlSafe(mdl, priority | no-execute [| no-write])`,
+    /// no-write only for the driver's own MDL locked for reading. When the
+    /// MDL is the driver's own and was not mapped yet, the mapping is
+    /// released on drop.
     ///
     /// # Safety
     /// `mdl` is valid and its pages are locked (or built for non-paged pool)
-    /// for at least the returned lifetime, for `A`.
-    pub(super) unsafe fn new(mdl: NonNull<sys::MDL>, priority: PagePriority, unmap: bool) -> NtResult<Self> {
+    /// for at least the returned lifetime, for `A`; for
+    /// [`Owner::Driver`], the MDL is this driver's and only this value maps
+    /// it while it lives.
+    pub(super) unsafe fn new(mdl: NonNull<sys::MDL>, priority: PagePriority, owner: Owner) -> NtResult<Self> {
         Irql::ensure_at_most(Irql::DISPATCH)?;
-        let no_write = if A::OPERATION == sys::_LOCK_OPERATION::IoReadAccess { sys::MdlMappingNoWrite } else { 0 };
+        let read_only = owner == Owner::Driver && A::OPERATION == sys::_LOCK_OPERATION::IoReadAccess;
+        let no_write = if read_only { sys::MdlMappingNoWrite } else { 0 };
         // SAFETY: a valid MDL (contract).
         let mapped_before = unsafe { sys::mdl_flags(mdl.as_ptr()) }
             & (sys::MDL_MAPPED_TO_SYSTEM_VA | sys::MDL_SOURCE_IS_NONPAGED_POOL)
@@ -59,7 +82,7 @@ impl<M: Memory, A: LockAccess> SystemMapping<'_, M, A> {
         let base = NonNull::new(base.cast::<u8>()).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
         // SAFETY: a valid MDL (contract).
         let len = unsafe { mdl.as_ref() }.ByteCount as usize;
-        let owner = (unmap && !mapped_before).then_some(mdl);
+        let owner = (owner == Owner::Driver && !mapped_before).then_some(mdl);
         // SAFETY: `len` bytes mapped at `base`, locked for `'m` (contract),
         // hence resident.
         let bytes = unsafe { SharedBytes::new(base, len) };

@@ -196,7 +196,18 @@ unsafe impl Send for Mdl<'_, KernelBuffer> {}
 /// constructor makes.
 fn allocate(address: *mut u8, len: usize, irp: Option<(NonNull<sys::IRP>, bool)>) -> NtResult<NonNull<sys::MDL>> {
     Irql::ensure_at_most(Irql::DISPATCH)?;
-    if len == 0 || len > sys::MDL_MAX_BYTE_COUNT {
+    allocate_at_dispatch(address, len, irp)
+}
+
+/// [`allocate`] for a caller that checked the IRQL (`<= DISPATCH_LEVEL`):
+/// [`NtStatus::INVALID_PARAMETER`] for a length of 0, above 4 GiB minus a
+/// page, or a range that wraps around the address space.
+fn allocate_at_dispatch(
+    address: *mut u8,
+    len: usize,
+    irp: Option<(NonNull<sys::IRP>, bool)>,
+) -> NtResult<NonNull<sys::MDL>> {
+    if len == 0 || len > sys::MDL_MAX_BYTE_COUNT || address.addr().checked_add(len).is_none() {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     let (irp, secondary) = irp.map_or((core::ptr::null_mut(), false), |(irp, secondary)| (irp.as_ptr(), secondary));
@@ -225,6 +236,14 @@ impl<'a> Mdl<'a, KernelBuffer> {
     /// [`Mdl::new`], attached to `irp`: as its `MdlAddress`, or at the end of
     /// its MDL chain when `secondary`. Dropping the MDL unlinks it again.
     ///
+    /// `IoAllocateMdl` with `SecondaryBuffer = FALSE` overwrites
+    /// `Irp->MdlAddress`: an MDL already there (the I/O manager's, for a
+    /// direct-I/O request) would be lost, never unlocked nor freed, and the
+    /// I/O manager would complete the request with this driver's MDL
+    /// instead. So a primary MDL needs an IRP without one:
+    /// [`NtStatus::INVALID_PARAMETER`] otherwise, nothing allocated. Else
+    /// the errors are [`Mdl::new`]'s.
+    ///
     /// # Safety
     /// `irp` is a valid IRP that outlives the returned MDL and is neither
     /// completed nor freed before the MDL is dropped.
@@ -232,6 +251,10 @@ impl<'a> Mdl<'a, KernelBuffer> {
     /// # IRQL
     /// `<= DISPATCH_LEVEL`.
     pub unsafe fn new_in_irp(buffer: &'a mut [u8], irp: NonNull<sys::IRP>, secondary: bool) -> NtResult<Self> {
+        // SAFETY: a valid IRP (the caller's contract), only read.
+        if !secondary && !unsafe { (*irp.as_ptr()).MdlAddress }.is_null() {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
         let raw = allocate(buffer.as_mut_ptr(), buffer.len(), Some((irp, secondary)))?;
         Ok(Mdl { raw, irp: Some(irp), _buffer: PhantomData })
     }
@@ -270,9 +293,14 @@ impl<'a> Mdl<'a, KernelBuffer> {
     /// its pages are resident already, nothing is locked or unlocked.
     ///
     /// # Safety
-    /// The buffer is non-paged memory (non-paged pool, a kernel stack, a
-    /// non-paged section of the image): not paged pool or pageable memory.
-    /// [`NonPagedMdl::for_pool_buffer`] checks it for pool buffers.
+    /// The buffer is non-paged pool, or other system-space memory that stays
+    /// resident while the MDL lives (a non-paged section of the image,
+    /// non-cached or contiguous memory). Not paged pool, pageable memory,
+    /// user memory, nor a kernel stack: a thread's stack is not pool, and the
+    /// kernel may page it out (swap the stack) while the thread waits, so
+    /// its pages are not resident for the MDL's lifetime. (The kernel model
+    /// reports a stack, like paged pool, as 0xC4/0x7F.)
+    /// [`NonPagedMdl::for_pool_buffer`] is the safe way, for pool buffers.
     ///
     /// # IRQL
     /// `<= DISPATCH_LEVEL`.
@@ -295,8 +323,11 @@ impl Mdl<'static, UserBuffer> {
     /// same answer: [`NtStatus::INVALID_PARAMETER`] for a length of 0 or
     /// above 4 GiB minus a page; [`NtStatus::ACCESS_VIOLATION`] for an
     /// address in the first 64 KiB (NULL), a range that wraps around or ends
-    /// beyond the user address space (`MM_USER_PROBE_ADDRESS`: kernel
-    /// addresses). Else as [`Mdl::new`].
+    /// beyond the user address space (kernel addresses): the end is the
+    /// kernel's `MmUserProbeAddress`, read as `wdm.h` does (see
+    /// [`sys::user_probe_address`]: until it is first looked up at
+    /// PASSIVE_LEVEL, and under Wine, the x64 value `0x7FFF_FFFF_0000`).
+    /// Else as [`Mdl::new`].
     ///
     /// # IRQL
     /// `<= DISPATCH_LEVEL`, in the context of the process that owns the
@@ -305,11 +336,15 @@ impl Mdl<'static, UserBuffer> {
         if len == 0 || len > sys::MDL_MAX_BYTE_COUNT {
             return Err(NtStatus::INVALID_PARAMETER);
         }
+        let irql = Irql::current();
+        if irql > Irql::DISPATCH {
+            return Err(NtStatus::INVALID_LEVEL);
+        }
         let end = address.checked_add(len).ok_or(NtStatus::ACCESS_VIOLATION)?;
-        if address < sys::MM_LOWEST_USER_ADDRESS || end > sys::MM_USER_PROBE_ADDRESS {
+        if address < sys::MM_LOWEST_USER_ADDRESS || end > sys::user_probe_address(irql == Irql::PASSIVE) {
             return Err(NtStatus::ACCESS_VIOLATION);
         }
-        let raw = allocate(address as *mut u8, len, None)?;
+        let raw = allocate_at_dispatch(address as *mut u8, len, None)?;
         Ok(Mdl { raw, irp: None, _buffer: PhantomData })
     }
 

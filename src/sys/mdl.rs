@@ -16,7 +16,8 @@ use core::ptr::null_mut;
 
 use super::{
     _MEMORY_CACHING_TYPE, _MODE, KPROCESSOR_MODE, MDL_MAPPED_TO_SYSTEM_VA, MDL_PARTIAL, MDL_SOURCE_IS_NONPAGED_POOL,
-    MM_PAGE_PRIORITY, MmMapLockedPagesSpecifyCache, MmUnmapLockedPages, PAGE_SIZE, PMDL, PVOID, ULONG, ULONG_PTR,
+    MM_PAGE_PRIORITY, MmMapLockedPagesSpecifyCache, MmUnmapLockedPages, PAGE_SIZE, PMDL, PVOID, RuntimeRoutine, ULONG,
+    ULONG_PTR, utf16,
 };
 #[cfg(not(wdm_provider = "model"))]
 use super::{LOCK_OPERATION, NTSTATUS};
@@ -38,18 +39,60 @@ pub const MDL_PARTIAL_HAS_BEEN_MAPPED: ULONG = 0x0020;
 pub const MDL_WRITE_OPERATION: ULONG = 0x0080;
 /// `MM_LOWEST_USER_ADDRESS`: the first 64 KiB are never mapped.
 pub const MM_LOWEST_USER_ADDRESS: usize = 0x1_0000;
-/// The value of `MmUserProbeAddress` (`MM_USER_PROBE_ADDRESS`) on x64: the
-/// end of the user address space a probe accepts. `wdm.h` reads the
-/// ntoskrnl variable; its value is this constant on every x64 Windows.
+/// `MM_USER_PROBE_ADDRESS` with a 4-level-paging x64 kernel's
+/// `MmUserProbeAddress`: the end of the user address space (128 TiB minus
+/// 64 KiB). The fallback of [`user_probe_address`]; never above the real
+/// value (a 5-level-paging kernel's is higher), so a check against it only
+/// refuses more.
 pub const MM_USER_PROBE_ADDRESS: usize = 0x7FFF_FFFF_0000;
 /// The largest buffer `IoAllocateMdl` describes on Windows 7 and later:
 /// 4 GiB minus one page.
 pub const MDL_MAX_BYTE_COUNT: usize = u32::MAX as usize + 1 - PAGE_SIZE as usize;
 
+static MM_USER_PROBE_ADDRESS_NAME: [u16; 18] = utf16(b"MmUserProbeAddress");
+/// The ntoskrnl *variable* `MmUserProbeAddress` (a `ULONG_PTR` data export,
+/// which `wdm.h`'s `MM_USER_PROBE_ADDRESS` reads), looked up by name like
+/// the routines: Wine 8 exports the name as a stub *function* (`@ stub`),
+/// whose code bytes are no value.
+pub static MM_USER_PROBE_ADDRESS_VARIABLE: RuntimeRoutine = RuntimeRoutine::new(&MM_USER_PROBE_ADDRESS_NAME);
+
+/// `MM_USER_PROBE_ADDRESS` as `wdm.h` defines it: the kernel's
+/// `MmUserProbeAddress`, the first address past the user space a user-mode
+/// probe accepts. Looked up at PASSIVE_LEVEL (`at_passive`), then cached.
+/// [`MM_USER_PROBE_ADDRESS`] when the kernel does not export it, before the
+/// first lookup, and when the value read is no x64 user-space end (not a
+/// multiple of 64 KiB, or above 2^56, the end of 5-level paging's user
+/// space): Wine 8's export is a stub function, whose first bytes
+/// (`sub rsp, 0x28`) never are.
+pub fn user_probe_address(at_passive: bool) -> usize {
+    let Some(variable) = MM_USER_PROBE_ADDRESS_VARIABLE.address(at_passive) else { return MM_USER_PROBE_ADDRESS };
+    // SAFETY: the address of an ntoskrnl export named MmUserProbeAddress: the
+    // ULONG_PTR variable on Windows (and in the kernel model), a stub's code
+    // under Wine; both are readable, resident image memory. Read unaligned:
+    // a stub need not be 8-aligned.
+    let value = unsafe { (variable as *const usize).read_unaligned() };
+    let plausible = value % 0x1_0000 == 0 && value > MM_LOWEST_USER_ADDRESS && value as u64 <= 1 << 56;
+    if plausible { value } else { MM_USER_PROBE_ADDRESS }
+}
+
 /// `ADDRESS_AND_SIZE_TO_SPAN_PAGES`: the pages `size` bytes at `va` touch.
+/// (`wdm.h`'s macro wraps for a `size` near `usize::MAX`; this saturates: a
+/// caller then gets more pages than any MDL has, never fewer.)
 pub const fn ADDRESS_AND_SIZE_TO_SPAN_PAGES(va: usize, size: usize) -> usize {
     let page = PAGE_SIZE as usize;
-    ((va & (page - 1)) + size).div_ceil(page)
+    (va & (page - 1)).saturating_add(size).div_ceil(page)
+}
+
+/// Whether the driver may write `len` bytes at `address` of a system
+/// mapping through the crate's copying accessors. Always true on a real
+/// kernel (compiles to nothing: a write to a read-only mapping faults
+/// there, bug check 0xBE); the kernel model reports such a write as 0xBE
+/// and answers false, so that the copy is skipped instead of faulting the
+/// test process.
+#[cfg(not(wdm_provider = "model"))]
+#[inline(always)]
+pub fn check_mapped_write(_address: *const u8, _len: usize) -> bool {
+    true
 }
 
 /// The MDL's flags (`MdlFlags`, a `CSHORT`) as bits.

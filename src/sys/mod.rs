@@ -74,13 +74,14 @@ pub use lookaside::{
     PFN_EX_DELETE_LOOKASIDE_LIST_EX, PFN_EX_INITIALIZE_LOOKASIDE_LIST_EX, POOL_NX_ALLOCATION,
     lookaside_list_ex_routines,
 };
-#[cfg(not(wdm_provider = "model"))]
-pub use mdl::probe_and_lock_pages;
 pub use mdl::{
     ADDRESS_AND_SIZE_TO_SPAN_PAGES, MDL_MAX_BYTE_COUNT, MDL_PARTIAL_HAS_BEEN_MAPPED, MDL_WRITE_OPERATION,
-    MM_LOWEST_USER_ADDRESS, MM_USER_PROBE_ADDRESS, MdlMappingNoExecute, MdlMappingNoWrite, MmGetMdlPfnArray,
-    MmGetMdlVirtualAddress, MmGetSystemAddressForMdlSafe, MmPrepareMdlForReuse, PFN_NUMBER, mdl_flags,
+    MM_LOWEST_USER_ADDRESS, MM_USER_PROBE_ADDRESS, MM_USER_PROBE_ADDRESS_VARIABLE, MdlMappingNoExecute,
+    MdlMappingNoWrite, MmGetMdlPfnArray, MmGetMdlVirtualAddress, MmGetSystemAddressForMdlSafe, MmPrepareMdlForReuse,
+    PFN_NUMBER, mdl_flags, user_probe_address,
 };
+#[cfg(not(wdm_provider = "model"))]
+pub use mdl::{check_mapped_write, probe_and_lock_pages};
 pub use object::{InitializeObjectAttributes, MM_ALLOCATION_GRANULARITY, ZwCurrentProcess};
 pub use pool::{
     EX_ALLOCATE_POOL2, PFN_EX_ALLOCATE_POOL2, POOL_FLAG_CACHE_ALIGNED, POOL_FLAG_NON_PAGED,

@@ -10,8 +10,9 @@ use super::{MmGetSystemRoutineAddress, PWSTR, UNICODE_STRING};
 ///
 /// # Invariants
 /// `state` is `UNRESOLVED`, `ABSENT`, or the address the kernel returned
-/// for `name`, which is a function of the type the user of the routine casts
-/// it to (each `RuntimeRoutine` static is declared next to that type).
+/// for `name`, which is a function (or, for a data export, a variable) of
+/// the type the user of the routine casts it to (each `RuntimeRoutine`
+/// static is declared next to that type).
 pub struct RuntimeRoutine {
     name: &'static [u16],
     state: AtomicUsize,

@@ -15,9 +15,21 @@
 //! kernel memory (valid in kernel mode when the host has it mapped) or
 //! unmapped: the first 64 KiB, a user buffer freed with
 //! [`Kernel::free_user_buffer`], anything the host has not mapped.
+//!
+//! The test plays the user process: at any moment (while the driver holds
+//! an MDL, between describing a buffer and probing it) it can free a buffer
+//! ([`Kernel::free_user_buffer`], `VirtualFree`) or change its protection
+//! ([`Kernel::protect_user_buffer`], `VirtualProtect`). Both change the
+//! host's own mapping of the user addresses too (`mprotect`), so kernel code
+//! that touched user memory directly would fault there, as it would in the
+//! process. A probe sees the protection of the moment; pages locked before
+//! stay locked, and their system mapping (another mapping of the same
+//! memory file) stays valid, as on Windows, where locked pages are pinned
+//! whatever the process does with its addresses.
 
 use std::{
     alloc::{Layout, alloc_zeroed, dealloc},
+    boxed::Box,
     collections::{BTreeMap, HashMap, HashSet},
     format,
     string::String,
@@ -45,6 +57,28 @@ pub const MDL_NOT_MODELLED: u64 = 0x1_0503;
 
 const PAGE: usize = PAGE_SIZE as usize;
 
+/// The protection of a user buffer's pages, as the process set it
+/// ([`Kernel::protect_user_buffer`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserProtection {
+    /// `PAGE_READWRITE`.
+    ReadWrite,
+    /// `PAGE_READONLY`: probes for writing raise `STATUS_ACCESS_VIOLATION`.
+    ReadOnly,
+    /// `PAGE_NOACCESS`: every probe raises `STATUS_ACCESS_VIOLATION`.
+    NoAccess,
+}
+
+impl UserProtection {
+    fn allows(self, write: bool) -> bool {
+        match self {
+            UserProtection::ReadWrite => true,
+            UserProtection::ReadOnly => !write,
+            UserProtection::NoAccess => false,
+        }
+    }
+}
+
 /// A range of the model's user address space, from
 /// [`Kernel::user_buffer`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,9 +103,10 @@ const GUARD: usize = PAGE;
 struct Region {
     memory: MemoryFile,
     mapped: usize,
-    writable: bool,
-    /// False once freed: its pages are unmapped for the probes (the host
-    /// keeps them, so the address is never reused in the session).
+    protection: UserProtection,
+    /// False once freed: its pages are unmapped for the probes, and made
+    /// inaccessible on the host (which keeps the mapping, so the address is
+    /// never reused in the session).
     live: bool,
 }
 
@@ -82,10 +117,11 @@ struct SystemMapping {
     /// A second mapping of a user buffer's pages (`base`, `len`), or `None`
     /// for kernel memory, whose system address is its own address.
     view: Option<(usize, usize)>,
+    /// False for a read-only mapping (`MdlMappingNoWrite`).
+    writable: bool,
 }
 
 /// The MDLs, user buffers and system mappings of one session.
-#[derive(Default)]
 pub(super) struct MdlState {
     regions: BTreeMap<usize, Region>,
     /// Live MDLs: their allocation and the pages their PFN array has room for.
@@ -93,6 +129,21 @@ pub(super) struct MdlState {
     freed: HashSet<usize>,
     /// System mappings by the address the routine returned.
     mappings: HashMap<usize, SystemMapping>,
+    /// The kernel variable `MmUserProbeAddress` (boxed: its address is the
+    /// export's, stable while the session lives).
+    user_probe_address: Box<usize>,
+}
+
+impl Default for MdlState {
+    fn default() -> Self {
+        MdlState {
+            regions: BTreeMap::new(),
+            mdls: HashMap::new(),
+            freed: HashSet::new(),
+            mappings: HashMap::new(),
+            user_probe_address: Box::new(MM_USER_PROBE_ADDRESS),
+        }
+    }
 }
 
 /// What a probe of a range finds.
@@ -138,8 +189,14 @@ impl MdlState {
         }
     }
 
+    /// The address of the data export `name` (`MmUserProbeAddress`), if the
+    /// model has it.
+    pub(super) fn variable(&self, name: &str) -> Option<usize> {
+        (name == "MmUserProbeAddress").then(|| &*self.user_probe_address as *const usize as usize)
+    }
+
     /// Registers a user buffer of `len` bytes.
-    pub(super) fn add_region(&mut self, len: usize, writable: bool) -> Result<UserRange, crate::NtStatus> {
+    pub(super) fn add_region(&mut self, len: usize, protection: UserProtection) -> Result<UserRange, crate::NtStatus> {
         let mapped = len.max(1).next_multiple_of(PAGE);
         // One more page, in no region: whatever the host maps next cannot
         // sit right after the buffer, so a range that runs past it always
@@ -150,15 +207,31 @@ impl MdlState {
         if base == 0 {
             return Err(crate::NtStatus::INSUFFICIENT_RESOURCES);
         }
-        self.regions.insert(base, Region { memory, mapped, writable, live: true });
+        host_protect(base, mapped, protection);
+        self.regions.insert(base, Region { memory, mapped, protection, live: true });
         Ok(UserRange { address: base, len })
     }
 
-    /// Frees the user buffer at `address`; false if there is none.
+    /// Frees the user buffer at `address` (its pages inaccessible from now
+    /// on); false if there is none.
     pub(super) fn free_region(&mut self, address: usize) -> bool {
         match self.regions.get_mut(&address) {
             Some(region) if region.live => {
                 region.live = false;
+                host_protect(address, region.mapped, UserProtection::NoAccess);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Changes the protection of the live user buffer at `address`; false if
+    /// there is none.
+    pub(super) fn protect_region(&mut self, address: usize, protection: UserProtection) -> bool {
+        match self.regions.get_mut(&address) {
+            Some(region) if region.live => {
+                region.protection = protection;
+                host_protect(address, region.mapped, protection);
                 true
             }
             _ => false,
@@ -182,13 +255,14 @@ impl MdlState {
     /// host has mapped, except the first 64 KiB and freed user buffers.
     pub(super) fn access(&self, start: usize, len: usize, user: bool, write: bool) -> Access {
         let Some(end) = start.checked_add(len) else { return Access::Fault(start) };
-        if user && end > MM_USER_PROBE_ADDRESS {
-            return Access::Fault(start.max(MM_USER_PROBE_ADDRESS));
+        let probe_end = *self.user_probe_address;
+        if user && end > probe_end {
+            return Access::Fault(start.max(probe_end));
         }
         let first = start / PAGE * PAGE;
         for page in (first..end.max(start + 1)).step_by(PAGE) {
             let valid = match self.region(page) {
-                Some((_, region)) => region.live && (region.writable || !write),
+                Some((_, region)) => region.live && region.protection.allows(write),
                 None => !user && page >= MM_LOWEST_USER_ADDRESS && host_page_mapped(page),
             };
             if !valid {
@@ -217,7 +291,7 @@ impl MdlState {
             _ => None,
         };
         let address = view.map_or(start, |(base, _)| base + start % PAGE);
-        self.mappings.insert(address, SystemMapping { mdl, view });
+        self.mappings.insert(address, SystemMapping { mdl, view, writable: !no_write });
         Some(address)
     }
 
@@ -244,6 +318,22 @@ impl MdlState {
     /// Whether `address` lies in a system mapping of user pages.
     pub(super) fn is_system_mapped(&self, address: usize) -> bool {
         self.mappings.values().any(|m| m.view.is_some_and(|(base, len)| (base..base + len).contains(&address)))
+    }
+
+    /// The read-only system mapping of user pages that `len` bytes at
+    /// `address` touch, if any: its MDL.
+    pub(super) fn read_only_mapping(&self, address: usize, len: usize) -> Option<usize> {
+        let end = address.saturating_add(len.max(1));
+        self.mappings
+            .values()
+            .find(|m| !m.writable && m.view.is_some_and(|(base, size)| address < base + size && base < end))
+            .map(|m| m.mdl)
+    }
+
+    /// Whether a live user buffer holds `address` and its page is
+    /// accessible now (not `PAGE_NOACCESS`).
+    pub(super) fn is_user_accessible(&self, address: usize) -> bool {
+        self.region(address).is_some_and(|(_, r)| r.live && r.protection != UserProtection::NoAccess)
     }
 
     /// At unload: 0xC4/[`MDL_LEAKED`] for each MDL still allocated, and
@@ -339,6 +429,47 @@ fn host_page_mapped(_page: usize) -> bool {
     true
 }
 
+/// Sets the host protection of a user buffer's own mapping, as the process
+/// would with `VirtualProtect`.
+#[cfg(target_os = "linux")]
+fn host_protect(base: usize, len: usize, protection: UserProtection) {
+    let prot = match protection {
+        UserProtection::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
+        UserProtection::ReadOnly => libc::PROT_READ,
+        UserProtection::NoAccess => libc::PROT_NONE,
+    };
+    // SAFETY: `base..base + len` is a user buffer's own mapping, which only
+    // the model's test-facing routines touch (through another mapping).
+    let done = unsafe { libc::mprotect(base as *mut libc::c_void, len, prot) };
+    assert_eq!(done, 0, "mprotect of a user buffer");
+}
+
+#[cfg(not(target_os = "linux"))]
+fn host_protect(_base: usize, _len: usize, _protection: UserProtection) {}
+
+/// Whether `address` lies on the calling thread's stack (the model's
+/// kernel stack of the thread).
+#[cfg(target_os = "linux")]
+pub(super) fn on_current_stack(address: usize) -> bool {
+    // SAFETY: plain data, filled by pthread_getattr_np for the calling
+    // thread, destroyed once.
+    unsafe {
+        let mut attributes: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attributes) != 0 {
+            return false;
+        }
+        let (mut low, mut size) = (std::ptr::null_mut(), 0usize);
+        let found = libc::pthread_attr_getstack(&attributes, &mut low, &mut size) == 0;
+        libc::pthread_attr_destroy(&mut attributes);
+        found && (low as usize..low as usize + size).contains(&address)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(super) fn on_current_stack(_address: usize) -> bool {
+    false
+}
+
 /// The user address space of the model, for tests.
 impl Kernel {
     /// A writable user buffer of `len` bytes, zeroed: an address range the
@@ -349,7 +480,7 @@ impl Kernel {
     /// # Panics
     /// On hosts where the model has no shared memory (not Linux).
     pub fn user_buffer(&self, len: usize) -> UserRange {
-        self.state().mdl.add_region(len, true).expect("the model's user buffers need Linux")
+        self.state().mdl.add_region(len, UserProtection::ReadWrite).expect("the model's user buffers need Linux")
     }
 
     /// A read-only user buffer of `len` bytes (fill it with
@@ -359,12 +490,14 @@ impl Kernel {
     /// # Panics
     /// As [`user_buffer`](Self::user_buffer).
     pub fn read_only_user_buffer(&self, len: usize) -> UserRange {
-        self.state().mdl.add_region(len, false).expect("the model's user buffers need Linux")
+        self.state().mdl.add_region(len, UserProtection::ReadOnly).expect("the model's user buffers need Linux")
     }
 
-    /// Frees a user buffer: from now on its addresses are unmapped, and
-    /// probing them raises `STATUS_ACCESS_VIOLATION`, as after
-    /// `VirtualFree` in the process.
+    /// Frees a user buffer, as the process's `VirtualFree` would, at any
+    /// moment (an MDL of it may be locked): from now on its addresses are
+    /// unmapped (inaccessible on the host too), and probing them raises
+    /// `STATUS_ACCESS_VIOLATION`. Pages locked before stay locked, and a
+    /// system mapping of them stays valid.
     ///
     /// # Panics
     /// If `range` is not a live user buffer.
@@ -372,30 +505,67 @@ impl Kernel {
         assert!(self.state().mdl.free_region(range.address), "{range:?} is not a live user buffer");
     }
 
+    /// Changes the protection of a user buffer, as the process's
+    /// `VirtualProtect` would, at any moment: later probes see the new
+    /// protection (and the host's mapping of the user addresses gets it);
+    /// pages locked before, and their system mappings, are not affected.
+    ///
+    /// # Panics
+    /// If `range` is not a live user buffer.
+    pub fn protect_user_buffer(&self, range: UserRange, protection: UserProtection) {
+        let done = self.state().mdl.protect_region(range.address, protection);
+        assert!(done, "{range:?} is not a live user buffer");
+    }
+
+    /// Sets the kernel variable `MmUserProbeAddress` (exported by
+    /// `MmGetSystemRoutineAddress`), `0x7FFF_FFFF_0000` at first, as on x64
+    /// Windows with 4-level paging. User-mode probes refuse ranges that end
+    /// past it.
+    pub fn set_user_probe_address(&self, address: usize) {
+        *self.state().mdl.user_probe_address = address;
+    }
+
     /// Writes `bytes` at `address` of a user buffer, as the process would
-    /// (read-only buffers too: the process set their contents).
+    /// (read-only buffers too: the process set their contents; a freed or
+    /// no-access one too: the test sees the memory behind it).
     ///
     /// # Panics
     /// If the bytes are not all inside one user buffer.
     pub fn write_user(&self, address: usize, bytes: &[u8]) {
-        self.check_user(address, bytes.len());
-        // SAFETY: checked to lie in a user buffer's read-write host mapping.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), address as *mut u8, bytes.len()) };
+        self.with_user_view(address, bytes.len(), |view| {
+            // SAFETY: a fresh read-write view of `bytes.len()` bytes.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), view, bytes.len()) }
+        });
     }
 
-    /// Reads `len` bytes at `address` of a user buffer.
+    /// Reads `len` bytes at `address` of a user buffer (whatever its
+    /// protection now).
     ///
     /// # Panics
     /// If the bytes are not all inside one user buffer.
     pub fn read_user(&self, address: usize, len: usize) -> Vec<u8> {
-        self.check_user(address, len);
-        // SAFETY: checked to lie in a user buffer's host mapping.
-        unsafe { std::slice::from_raw_parts(address as *const u8, len) }.to_vec()
+        // SAFETY: a fresh view of `len` readable bytes.
+        self.with_user_view(address, len, |view| unsafe { std::slice::from_raw_parts(view, len) }.to_vec())
     }
 
-    fn check_user(&self, address: usize, len: usize) {
+    /// Runs `f` on a temporary read-write mapping of the memory behind `len`
+    /// bytes at `address` of one user buffer (the test's own access, which
+    /// the buffer's protection does not restrict).
+    fn with_user_view<R>(&self, address: usize, len: usize, f: impl FnOnce(*mut u8) -> R) -> R {
         let state = self.state();
-        let inside = state.mdl.region(address).is_some_and(|(base, region)| address + len <= base + region.mapped);
-        assert!(inside, "{len} bytes at {address:#x} are not inside one user buffer");
+        let region = state
+            .mdl
+            .region(address)
+            .filter(|&(base, region)| address.checked_add(len).is_some_and(|end| end <= base + region.mapped));
+        let Some((base, region)) = region else { panic!("{len} bytes at {address:#x} are not inside one user buffer") };
+        let first = (address - base) / PAGE * PAGE;
+        let span = (address - base + len.max(1)).next_multiple_of(PAGE) - first;
+        let view = region.memory.map(first as u64, span, Mapping::ReadWrite);
+        assert!(!view.is_null(), "the host cannot map the user buffer");
+        // SAFETY: `view` maps the bytes from `base + first`.
+        let result = f(unsafe { view.add(address - base - first) });
+        // SAFETY: the mapping made above, released once.
+        unsafe { MemoryFile::unmap(view, span) };
+        result
     }
 }

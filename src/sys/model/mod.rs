@@ -27,7 +27,7 @@ pub use lookaside::{
     LIST_ENTRY_CORRUPTED, LOOKASIDE_BAD_PARAMETER, LOOKASIDE_DOUBLE_FREE, LOOKASIDE_ENTRIES_OUTSTANDING,
     LOOKASIDE_USED_AFTER_DELETE, LOOKASIDE_WRONG_LIST,
 };
-pub use mdl::{MDL_BAD_UNMAP, MDL_LEAKED, MDL_NOT_MODELLED, UserRange};
+pub use mdl::{MDL_BAD_UNMAP, MDL_LEAKED, MDL_NOT_MODELLED, UserProtection, UserRange};
 pub use memory::{MEMORY_BAD_FREE, MEMORY_LEAKED, PHYSICAL_MEMORY};
 pub use paging::PageableSection;
 pub use pool::{PoolBlock, PoolUsage};

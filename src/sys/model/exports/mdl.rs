@@ -10,7 +10,7 @@ use super::{
     super::{
         irql,
         kernel::{State, with_state},
-        mdl::{Access, MDL_BAD_UNMAP, MDL_NOT_MODELLED, describe_flags, header_summary, violation},
+        mdl::{Access, MDL_BAD_UNMAP, MDL_NOT_MODELLED, describe_flags, header_summary, on_current_stack, violation},
         verifier::BugCheck,
     },
     irql_above,
@@ -314,8 +314,11 @@ pub unsafe extern "system" fn MmUnlockPages(mdl: PMDL) {
 }
 
 /// `MmBuildMdlForNonPagedPool`: fills the PFNs, sets `MappedSystemVa` to the
-/// buffer and `MDL_SOURCE_IS_NONPAGED_POOL`. An MDL over paged pool or user
-/// memory is 0xC4/0x7F, and nothing is built.
+/// buffer and `MDL_SOURCE_IS_NONPAGED_POOL`. An MDL over paged pool, user
+/// memory or the calling thread's stack is 0xC4/0x7F, and nothing is built.
+/// (The routine wants non-paged pool; a kernel stack is not, and the kernel
+/// can page it out while its thread waits. Driver Verifier's 0x7F is for
+/// pageable memory; the model counts stacks as such.)
 ///
 /// # Safety
 /// As the kernel's.
@@ -326,12 +329,15 @@ pub unsafe extern "system" fn MmBuildMdlForNonPagedPool(mdl: PMDLX) {
         }
         // SAFETY: per the contract.
         let start = unsafe { MmGetMdlVirtualAddress(mdl) } as usize;
-        let paged = state.mdl.is_user(start)
+        let stack = on_current_stack(start);
+        let paged = stack
+            || state.mdl.is_user(start)
             || state.pool.usage().blocks.iter().any(|b| b.paged && contains(b.address, b.size, start));
         if paged {
             // SAFETY: per the contract.
             let flags = unsafe { mdl_flags(mdl) };
-            let message = format!("MmBuildMdlForNonPagedPool of pageable memory at {start:#x}");
+            let what = if stack { "a kernel stack" } else { "pageable memory" };
+            let message = format!("MmBuildMdlForNonPagedPool of {what} at {start:#x}");
             refuse(state, 0x7F, [u64::from(irql::get()), mdl as u64, u64::from(flags)], message);
             return;
         }
@@ -469,10 +475,30 @@ pub unsafe extern "system" fn MmIsAddressValid(address: PVOID) -> BOOLEAN {
             return 0;
         }
         let address = address as usize;
-        let valid = state.mdl.is_user(address)
+        let valid = state.mdl.is_user_accessible(address)
             || state.mdl.is_system_mapped(address)
             || state.io_space.target(address, 1).is_some()
             || matches!(state.mdl.access(address, 1, false, false), Access::Valid);
         BOOLEAN::from(valid)
+    })
+}
+
+/// The model's `check_mapped_write` (a no-op on real kernels): a write
+/// through a read-only system mapping (`MdlMappingNoWrite`) is what Windows
+/// stops with 0xBE ATTEMPTED_WRITE_TO_READONLY_MEMORY (parameter 1: the
+/// address, parameter 2: 1 for a write); the model records it and answers
+/// false, so that the copy is not made (it would fault the test process).
+pub fn check_mapped_write(address: *const u8, len: usize) -> bool {
+    with_state(|state| {
+        let Some(mdl) = state.mdl.read_only_mapping(address as usize, len) else { return true };
+        state.violation(
+            BugCheck::ATTEMPTED_WRITE_TO_READONLY_MEMORY,
+            [address as u64, 1, 0, 0],
+            format!(
+                "write of {len} bytes at {:#x} through a read-only system mapping of MDL {mdl:#x}",
+                address as usize
+            ),
+        );
+        false
     })
 }

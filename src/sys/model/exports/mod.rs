@@ -76,7 +76,7 @@ pub unsafe extern "system" fn MmGetSystemRoutineAddress(name: PUNICODE_STRING) -
         if state.missing_exports.contains(&name) {
             return core::ptr::null_mut();
         }
-        export(&name).unwrap_or(0) as PVOID
+        export(&name).or_else(|| state.mdl.variable(&name)).unwrap_or(0) as PVOID
     })
 }
 
