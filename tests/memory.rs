@@ -270,3 +270,47 @@ fn usize_max_class_lengths_are_clean_errors() {
     assert!(!calls.contains(&"MmAllocateContiguousMemorySpecifyCache"), "nothing reached the kernel: {calls:?}");
     kernel.assert_clean();
 }
+
+/// Whether reading the byte at `address` faults: read in a forked child,
+/// which either exits or dies of SIGSEGV.
+#[cfg(target_os = "linux")]
+fn read_faults(address: usize) -> bool {
+    // SAFETY: the child only reads one byte and exits at once (no
+    // allocation, no lock: async-signal-safe).
+    unsafe {
+        let child = libc::fork();
+        assert!(child >= 0, "fork");
+        if child == 0 {
+            std::ptr::read_volatile(address as *const u8);
+            libc::_exit(0);
+        }
+        let mut status = 0;
+        assert_eq!(libc::waitpid(child, &mut status, 0), child);
+        libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSEGV
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn freed_non_cached_and_contiguous_memory_is_inaccessible_at_once() {
+    // A use after free must show at once, not only when the address is
+    // reused: the model poisons the pages and makes them inaccessible.
+    let kernel = Kernel::new();
+    let non_cached = NonCachedBuffer::new(2 * PAGE as usize).unwrap();
+    let contiguous = ContiguousBuffer::new(100, PhysicalLimits::ANY, CacheType::Cached).unwrap();
+    let addresses =
+        [non_cached.as_ptr() as usize, non_cached.as_ptr() as usize + PAGE as usize + 7, contiguous.as_ptr() as usize];
+    for &address in &addresses {
+        assert!(!read_faults(address), "live memory reads");
+        assert_eq!(wdm_mem::address::is_address_valid(address as *const u8), Ok(true));
+    }
+    drop((non_cached, contiguous));
+    for &address in &addresses {
+        assert!(read_faults(address), "{address:#x}: a read after the free faults");
+        assert_eq!(wdm_mem::address::is_address_valid(address as *const u8), Ok(false), "{address:#x}");
+    }
+    let again = NonCachedBuffer::new(2 * PAGE as usize).unwrap();
+    assert!(!addresses.contains(&(again.as_ptr() as usize)), "freed addresses are not reused");
+    drop(again);
+    kernel.assert_clean();
+}

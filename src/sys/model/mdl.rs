@@ -192,7 +192,7 @@ impl MdlState {
     /// The address of the data export `name` (`MmUserProbeAddress`), if the
     /// model has it.
     pub(super) fn variable(&self, name: &str) -> Option<usize> {
-        (name == "MmUserProbeAddress").then(|| &*self.user_probe_address as *const usize as usize)
+        (name == "MmUserProbeAddress").then_some(&*self.user_probe_address as *const usize as usize)
     }
 
     /// Registers a user buffer of `len` bytes.

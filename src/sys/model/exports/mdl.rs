@@ -463,7 +463,8 @@ pub unsafe extern "system" fn MmUnmapLockedPages(base_address: PVOID, mdl: PMDL)
 }
 
 /// `MmIsAddressValid`: whether touching `address` now would not fault. The
-/// first 64 KiB and freed user buffers are invalid; user buffers, system and
+/// first 64 KiB, freed or no-access user buffers and freed non-cached or
+/// contiguous memory are invalid; other user buffers, system and
 /// I/O-space mappings are valid; any other address is valid when the host
 /// has its page mapped. FALSE above DISPATCH_LEVEL (with a violation).
 ///
@@ -475,10 +476,11 @@ pub unsafe extern "system" fn MmIsAddressValid(address: PVOID) -> BOOLEAN {
             return 0;
         }
         let address = address as usize;
-        let valid = state.mdl.is_user_accessible(address)
-            || state.mdl.is_system_mapped(address)
-            || state.io_space.target(address, 1).is_some()
-            || matches!(state.mdl.access(address, 1, false, false), Access::Valid);
+        let valid = !state.memory.is_freed(address)
+            && (state.mdl.is_user_accessible(address)
+                || state.mdl.is_system_mapped(address)
+                || state.io_space.target(address, 1).is_some()
+                || matches!(state.mdl.access(address, 1, false, false), Access::Valid));
         BOOLEAN::from(valid)
     })
 }
