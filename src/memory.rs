@@ -86,6 +86,13 @@ impl PhysicalAddress {
     /// [`MAX`](Self::MAX), which it cannot name (clamping would name another
     /// address).
     ///
+    /// The error cannot be ignored: there is no raw address without it.
+    ///
+    /// ```compile_fail,E0308
+    /// # use wdm_mem::{memory::PhysicalAddress, sys};
+    /// let raw: sys::PHYSICAL_ADDRESS = PhysicalAddress::new(1 << 63).to_raw();
+    /// ```
+    ///
     /// # IRQL
     /// Any: no kernel call, no pageable memory touched.
     pub fn to_raw(self) -> NtResult<sys::PHYSICAL_ADDRESS> {

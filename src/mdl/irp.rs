@@ -17,6 +17,18 @@ use crate::{NtResult, NtStatus, sys};
 /// and copies the whole buffer back when the IRP completes. Mapping it
 /// therefore works there too.
 ///
+/// A mapping for reading has no writing method (read-only access is the
+/// type's, since the mapping itself is left writable for later users of
+/// the MDL):
+///
+/// ```compile_fail,E0599
+/// # use wdm_mem::mdl::{IrpMdl, PagePriority, ReadAccess};
+/// fn answer(mut mdl: IrpMdl<'_, ReadAccess>) {
+///     let mut mapping = mdl.map(PagePriority::Normal).unwrap();
+///     mapping.write_bytes(0, b"no");
+/// }
+/// ```
+///
 /// # Invariants
 /// `raw` is the IRP's first MDL, locked (or, under Wine, pre-mapped) for `A`
 /// until the IRP completes, after `'irp`; it describes at least one byte.

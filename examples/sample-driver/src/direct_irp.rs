@@ -38,7 +38,8 @@ pub fn direct_mdl<A: LockAccess>(request: &DeviceControl) -> NtResult<IrpMdl<'_,
     }
     // SAFETY: the request's IRP is valid and completed only after the
     // handler returns, which ends the borrow of `request`; for this method
-    // the I/O manager locked its MDL for `A` (checked above).
+    // the I/O manager locked its MDL for `A` (checked above), and no driver
+    // above mapped it read-only (the sample is alone on its device stack).
     unsafe { IrpMdl::from_irp(&*request.irp()) }
 }
 
