@@ -3,7 +3,12 @@
 //! errors on bad input, IRQL checks, several threads, and the verifier's
 //! leak and bad-free reports.
 
+mod common;
+
 use std::{collections::BTreeSet, sync::Barrier, thread};
+
+#[cfg(target_os = "linux")]
+use common::read_faults;
 
 use wdm_mem::{
     Irql, NtStatus,
@@ -269,25 +274,6 @@ fn usize_max_class_lengths_are_clean_errors() {
     let calls: Vec<_> = kernel.call_log().into_iter().map(|call| call.routine).collect();
     assert!(!calls.contains(&"MmAllocateContiguousMemorySpecifyCache"), "nothing reached the kernel: {calls:?}");
     kernel.assert_clean();
-}
-
-/// Whether reading the byte at `address` faults: read in a forked child,
-/// which either exits or dies of SIGSEGV.
-#[cfg(target_os = "linux")]
-fn read_faults(address: usize) -> bool {
-    // SAFETY: the child only reads one byte and exits at once (no
-    // allocation, no lock: async-signal-safe).
-    unsafe {
-        let child = libc::fork();
-        assert!(child >= 0, "fork");
-        if child == 0 {
-            std::ptr::read_volatile(address as *const u8);
-            libc::_exit(0);
-        }
-        let mut status = 0;
-        assert_eq!(libc::waitpid(child, &mut status, 0), child);
-        libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSEGV
-    }
 }
 
 #[cfg(target_os = "linux")]

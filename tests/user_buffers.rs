@@ -4,6 +4,8 @@
 //! (an error status, never a bug check); locked pages stay valid, and so
 //! does their system mapping, whatever the process does with its addresses.
 
+mod common;
+
 use wdm_mem::{
     NtResult, NtStatus,
     address::is_address_valid,
@@ -58,6 +60,8 @@ fn locked_pages_and_their_mapping_survive_the_user_unmapping_them() {
     let system = mapping.as_ptr();
     kernel.free_user_buffer(user); // VirtualFree while the driver holds the MDL
     assert_eq!(is_address_valid(user.address as *const u8), Ok(false), "the user address is gone");
+    #[cfg(target_os = "linux")]
+    assert!(common::read_faults(user.address), "a kernel-mode touch of the freed user address faults");
     assert_eq!(is_address_valid(system), Ok(true), "the system mapping is not");
     assert_eq!(mapping.read::<[u8; 6]>(0), Ok(*b"before"));
     assert_eq!(mapping.write_bytes(PAGE, b"after"), Ok(()));
