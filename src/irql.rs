@@ -63,7 +63,10 @@ impl Irql {
     /// back (`KeLowerIrql`) to where it was.
     ///
     /// A closure, not a guard: raises and lowers are then always properly
-    /// nested, which two guards dropped in the wrong order would break.
+    /// nested, which two guards dropped in the wrong order would break. The
+    /// raise and the lower are compiler barriers (CR8 writes that clobber
+    /// memory): no load or store of `f` moves out of the raised section, and
+    /// none from around it moves in.
     /// Raising to a lower level than the current one is a bug check (0xC4,
     /// 0x30) in the kernel; here it is [`NtStatus::INVALID_LEVEL`] and `f` is
     /// not run.

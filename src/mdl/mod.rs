@@ -263,6 +263,9 @@ impl<'a> Mdl<'a, KernelBuffer> {
     /// buffer this crate cannot borrow (e.g. one a kernel-mode requestor
     /// passed, `Irp->RequestorMode == KernelMode`).
     ///
+    /// Errors: as [`Mdl::new`]'s, and [`NtStatus::INVALID_PARAMETER`] for a
+    /// range that wraps around the address space.
+    ///
     /// # Safety
     /// The range is kernel memory that stays allocated while the MDL lives,
     /// and nothing else accesses it then (the MDL's mappings are slices).
