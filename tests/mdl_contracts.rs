@@ -8,6 +8,7 @@ use std::ptr::{NonNull, null_mut};
 
 use wdm_mem::{
     Irql, NtStatus,
+    address::{is_address_valid, physical_address},
     mdl::{IrpMdl, Mdl, PagePriority, ReadAccess, WriteAccess, with_user_buffer},
     model::{BugCheck, Kernel, UserRange},
     sys,
@@ -194,5 +195,9 @@ fn usize_max_class_ranges_are_clean_errors() {
     drop(mapping);
     drop(locked);
     assert_eq!(sys::ADDRESS_AND_SIZE_TO_SPAN_PAGES(0xFFF, usize::MAX), usize::MAX.div_ceil(4096), "saturates");
+    for address in [usize::MAX, usize::MAX - 4095] {
+        assert_eq!(is_address_valid(address as *const u8), Ok(false), "{address:#x}");
+        assert_eq!(physical_address(address as *const u8), Ok(None), "{address:#x}");
+    }
     kernel.assert_clean();
 }
