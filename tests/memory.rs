@@ -295,6 +295,10 @@ fn freed_non_cached_and_contiguous_memory_is_inaccessible_at_once() {
         assert!(read_faults(address), "{address:#x}: a read after the free faults");
         assert_eq!(wdm_mem::address::is_address_valid(address as *const u8), Ok(false), "{address:#x}");
     }
+    // SAFETY: refused by the probe: the memory is gone (misuse on purpose).
+    let described = unsafe { wdm_mem::mdl::Mdl::for_kernel_address(addresses[1], 16) }.unwrap();
+    let probed = described.lock::<wdm_mem::mdl::ReadAccess>(wdm_mem::mdl::AccessMode::Kernel);
+    assert_eq!(probed.map(drop), Err(NtStatus::ACCESS_VIOLATION), "a probe of freed memory raises");
     let again = NonCachedBuffer::new(2 * PAGE as usize).unwrap();
     assert!(!addresses.contains(&(again.as_ptr() as usize)), "freed addresses are not reused");
     drop(again);

@@ -219,6 +219,12 @@ unsafe fn probe(
     if let Access::Fault(at) = state.mdl.access(start, len, user, write) {
         return Err(ProbeError::Raised(NtStatus::ACCESS_VIOLATION, at));
     }
+    // Freed non-cached or contiguous memory is unmapped (the host keeps its
+    // pages reserved, inaccessible).
+    let first = start / PAGE * PAGE;
+    if let Some(at) = (first..start.saturating_add(len)).step_by(PAGE).find(|&page| state.memory.is_freed(page)) {
+        return Err(ProbeError::Raised(NtStatus::ACCESS_VIOLATION, at.max(start)));
+    }
     let pageable = state.mdl.is_user(start)
         || state.pool.usage().blocks.iter().any(|b| b.paged && contains(b.address, b.size, start));
     if pageable {
