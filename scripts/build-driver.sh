@@ -19,6 +19,7 @@
 #   scripts/build-driver.sh [--driver-only | --client-only]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/cross-build.sh"
 
 build_driver=1
 build_client=1
@@ -55,53 +56,14 @@ if [[ -z ${WDM_MEM_E2E_LOCKED:-} ]]; then
   export WDM_MEM_E2E_LOCKED=1
 fi
 
-# Debian's toolchain, nightly features (-Zbuild-std) on a stable compiler.
-# Flags from the caller's environment would override the per-target ones (and
-# change cargo's fingerprints): drop them.
-unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS CARGO_BUILD_TARGET
-# A workspace wrapper (clippy-driver from rustup) does not fit Debian's rustc.
-unset RUSTC_WORKSPACE_WRAPPER
-cargo_env=(
-  env
-  RUSTC="$DEB_RUSTC"
-  RUSTC_BOOTSTRAP=1
-  CARGO_TARGET_DIR="$CROSS_TARGET_DIR"
-)
-
-# Copies $1 to $2 unless they are already identical (keeps mtimes stable).
-install_if_changed() {
-  if ! cmp -s "$1" "$2"; then
-    cp -f "$1" "$2.tmp" && mv -f "$2.tmp" "$2"
-    echo "build-driver: updated ${2#"$ROOT"/}"
-  fi
-}
-
-seconds() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.1f s", b - a }'; }
-
 if ((build_driver)); then
-  t0=$(seconds)
-  # The sample's build.rs gives /DRIVER /SUBSYSTEM:NATIVE /ENTRY:DriverEntry
-  # /NODEFAULTLIB (cargo:rustc-cdylib-link-arg); wdm-mem's build.rs gives the
-  # search path of ntoskrnl.lib/hal.lib. The map file is for tests/pe_image.rs.
-  # (These flags apply to the msvc target only, so build scripts are unaffected.)
-  "${cargo_env[@]}" \
-    CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_LINKER="$LLD_LINK" \
-    CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_RUSTFLAGS="-C target-feature=+crt-static -C link-arg=/MAP:$DRIVER_MAP" \
-    "$DEB_CARGO" build --release --manifest-path "$ROOT/Cargo.toml" \
-      -p "$DRIVER_PACKAGE" \
-      -Zbuild-std=core,alloc,compiler_builtins -Zbuild-std-features=compiler-builtins-mem \
-      --target "$DRIVER_TARGET"
-  built=$CROSS_TARGET_DIR/$DRIVER_TARGET/release/${DRIVER_PACKAGE//-/_}.dll
-  [[ -f $built ]] || { echo "build-driver: cargo did not produce $built" >&2; exit 1; }
-  install_if_changed "$built" "$DRIVER_SYS"
-  # (lld-link writes $DRIVER_MAP itself, each time it links.)
-  echo "build-driver: driver ${DRIVER_SYS#"$ROOT"/} ($(stat -c %s "$DRIVER_SYS") bytes) in $(elapsed "$t0")"
+  cross_build_sys "$DRIVER_PACKAGE" "$DRIVER_SYS" "$DRIVER_MAP"
 fi
 
 if ((build_client)); then
   t0=$(seconds)
-  "${cargo_env[@]}" \
+  cross_cargo_env
+  "${CROSS_CARGO_ENV[@]}" \
     CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER="$MINGW_GCC" \
     "$DEB_CARGO" build --release --manifest-path "$ROOT/Cargo.toml" \
       -p "$CLIENT_PACKAGE" \

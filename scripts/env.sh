@@ -40,3 +40,10 @@ WINE_DRIVER_UNIX_DIR=$WINE_PREFIX_DIR/drive_c/wdmmem
 
 # Lock serialising the scripts when test binaries run them in parallel.
 E2E_LOCK=$ROOT/target/e2e.lock
+
+# The benchmark driver (benches/driver, scripts/bench.sh).
+BENCH_PACKAGE=wdm-mem-bench
+BENCH_OUT_DIR=$ROOT/target/bench
+BENCH_SYS=$BENCH_OUT_DIR/wdm_mem_bench.sys
+BENCH_MAP=$BENCH_OUT_DIR/wdm_mem_bench.map
+BENCH_SERVICE=WdmMemBench

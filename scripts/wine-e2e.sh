@@ -20,6 +20,7 @@
 #   env WDM_MEM_CLIENT_ARGS="--json"  extra arguments for the client
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/wine-lib.sh"
 
 fresh=0
 case "${1:-}" in
@@ -31,7 +32,6 @@ esac
 LOG=$ROOT/target/wine-e2e.log
 CLIENT_OUT=$ROOT/target/wine-e2e.client.txt
 STEP_OUT=$ROOT/target/wine-e2e.step.txt
-PREFIX_READY=$WINE_PREFIX_DIR/.wdm-mem-prefix-ready
 SYS_NAME=$(basename "$DRIVER_SYS")
 # Each wine command gets at most this many seconds.
 STEP_TIMEOUT=${WDM_MEM_WINE_TIMEOUT:-120}
@@ -66,38 +66,10 @@ if [[ -z ${WDM_MEM_E2E_LOCKED:-} ]]; then
   export WDM_MEM_E2E_LOCKED=1
 fi
 
-export WINEPREFIX=$WINE_PREFIX_DIR
-export WINEARCH=win64
-export WINEDEBUG=${WDM_MEM_WINEDEBUG:-warn+debugstr}
-# No Mono/Gecko installers (they would want a display and the network).
-export WINEDLLOVERRIDES="mscoree,mshtml="
-# Headless: sc, wineboot and a console client need no display.
-unset DISPLAY WAYLAND_DISPLAY
-
 seconds() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.1f s", b - a }'; }
 T_START=$(seconds)
 say() { echo "wine-e2e: $*"; }
-
-# Every wine process runs through these two, without the lock's fd 9: the
-# wineserver and services they start outlive them and would hold the lock.
-# Their output always goes to files, never to a pipe or $(...): the services
-# inherit stdout/stderr and would keep such a pipe open until the server dies.
-wine() { timeout "$STEP_TIMEOUT" "$WINE" "$@" 9>&-; }
-server() { "$WINESERVER" "$@" 9>&- >>"$LOG" 2>&1; }
-stop_server() {
-  server -k || true
-  timeout 30 "$WINESERVER" -w 9>&- >>"$LOG" 2>&1 || true
-}
-
-# Runs a wine program; its stdout goes to $STEP_OUT (and is echoed), its stderr
-# to the log.
-wine_run() {
-  local rc=0
-  wine "$@" >"$STEP_OUT" 2>>"$LOG" || rc=$?
-  sed 's/\r$//; s/^/    | /' "$STEP_OUT"
-  return "$rc"
-}
 
 server_started=0
 service_created=0
@@ -128,42 +100,14 @@ trap 'exit 130' INT TERM
 
 fail() { echo "wine-e2e: $*" >&2; exit 1; }
 
-# Polls `sc query` until the service is in state $1 (RUNNING, STOPPED).
-wait_state() {
-  local want=$1 i
-  for ((i = 0; i < 40; i++)); do
-    if wine sc query "$WINE_SERVICE" >"$STEP_OUT" 2>>"$LOG" \
-      && grep -q "STATE.*$want" "$STEP_OUT"; then
-      return 0
-    fi
-    sleep 0.25
-  done
-  sed 's/\r$//; s/^/    | /' "$STEP_OUT"
-  return 1
-}
-
 : >"$LOG"
 : >"$CLIENT_OUT"
 
 # Any leftover server of this prefix (an earlier run that was killed hard).
 stop_server
 
-# 1. The prefix: created once (wineboot -i, then wait for the server to
-# settle, else `sc start` fails with 1060), then reused while it was made by
-# the same Wine version.
-wine_version=$("$WINE" --version 2>/dev/null || echo unknown)
-if ((fresh)) || [[ ! -f $PREFIX_READY || $(cat "$PREFIX_READY") != "$wine_version" ]]; then
-  t0=$(seconds)
-  rm -rf "$WINE_PREFIX_DIR"
-  say "creating the prefix $WINE_PREFIX_DIR"
-  server_started=1
-  wine_run wineboot -i || fail "wineboot -i failed"
-  timeout "$STEP_TIMEOUT" "$WINESERVER" -w 9>&- >>"$LOG" 2>&1 \
-    || fail "wineserver -w after wineboot timed out"
-  [[ -f $WINE_PREFIX_DIR/system.reg ]] || fail "wineboot did not create the prefix"
-  echo "$wine_version" >"$PREFIX_READY"
-  say "prefix created in $(elapsed "$t0")"
-fi
+# 1. The prefix.
+ensure_prefix "$fresh"
 
 # 2. The driver into the prefix.
 mkdir -p "$WINE_DRIVER_UNIX_DIR"
@@ -172,12 +116,7 @@ bin_path="$WINE_DRIVER_DOS_DIR\\$SYS_NAME"
 server_started=1
 t_cycle=$(seconds)
 
-# A service left by an earlier, interrupted run.
-if wine sc query "$WINE_SERVICE" >"$STEP_OUT" 2>>"$LOG"; then
-  say "removing a stale $WINE_SERVICE service"
-  wine sc stop "$WINE_SERVICE" >/dev/null 2>>"$LOG" || true
-  wine sc delete "$WINE_SERVICE" >/dev/null 2>>"$LOG" || true
-fi
+remove_stale_service "$WINE_SERVICE"
 
 say "sc create $WINE_SERVICE binPath= $bin_path"
 wine_run sc create "$WINE_SERVICE" type= kernel start= demand binPath= "$bin_path" \
@@ -187,7 +126,7 @@ service_created=1
 say "sc start $WINE_SERVICE"
 service_started=1
 wine_run sc start "$WINE_SERVICE" || fail "sc start failed (DriverEntry failed or the image did not load)"
-wait_state RUNNING || fail "$WINE_SERVICE is not RUNNING"
+wait_state "$WINE_SERVICE" RUNNING || fail "$WINE_SERVICE is not RUNNING"
 say "$WINE_SERVICE is RUNNING"
 
 # 3. The client, with bcryptprimitives.dll next to it.
@@ -201,7 +140,7 @@ cat "$CLIENT_OUT"
 # 4. Stop: runs DriverUnload, which must report no outstanding allocation.
 say "sc stop $WINE_SERVICE"
 wine_run sc stop "$WINE_SERVICE" || fail "sc stop failed"
-wait_state STOPPED || fail "$WINE_SERVICE did not stop"
+wait_state "$WINE_SERVICE" STOPPED || fail "$WINE_SERVICE did not stop"
 service_started=0
 say "$WINE_SERVICE is STOPPED"
 

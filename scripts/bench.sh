@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# The benchmark of issue 10: builds the bench driver (benches/driver: the C
+# reference compiled by clang-19 from benches/driver/c/reference.c, the
+# crate's raw `wdm_mem::sys` path and its safe API, in one .sys), runs it
+# under Wine and prints one table (ticks per operation: median of the
+# repetitions, and min-max), then the instruction and lock-prefix counts of
+# the lookaside hit path disassembled from the built .sys.
+#
+# The Wine session uses the private prefix of scripts/wine-e2e.sh
+# (target/wine-prefix, created on first use), a persistent wineserver
+# (`wineserver -p`, else the server stops the driver host when no Wine
+# process is left) killed at the end, and is pinned to one CPU
+# (`taskset -c $WDM_MEM_BENCH_CPU`, default 1): unpinned, section timings
+# triple. The driver measures in a system thread (DriverEntry must return
+# within seconds) and prints its rows with DbgPrint; the raw lines are in
+# target/bench/bench.log.
+#
+#   bash scripts/bench.sh            full run (7 repetitions)
+#   bash scripts/bench.sh --quick    smoke run: 3 repetitions, 1/20 of the
+#                                    iterations (the figures are noisier)
+#   bash scripts/bench.sh --no-build run the .sys built last time
+#
+# Exit status: 0 the table was printed, 1 a step failed, 3 a prerequisite
+# is missing (run scripts/setup.sh). A benchmark prints ratios; it does not
+# fail on them.
+set -euo pipefail
+here=$(dirname "${BASH_SOURCE[0]}")
+source "$here/env.sh"
+source "$here/cross-build.sh"
+# Only the drivers' DbgPrint lines: Wine's fixme lines (one per
+# MmBuildMdlForNonPagedPool call, for one) would be timed too.
+WDM_MEM_WINEDEBUG=${WDM_MEM_WINEDEBUG:--all,warn+debugstr}
+source "$here/wine-lib.sh"
+
+reps=7
+scale=1
+build=1
+for arg in "$@"; do
+  case "$arg" in
+    --quick) reps=3 scale=20 ;;
+    --no-build) build=0 ;;
+    *) echo "usage: $0 [--quick] [--no-build]" >&2; exit 2 ;;
+  esac
+done
+CPU=${WDM_MEM_BENCH_CPU:-1}
+
+LOG=$BENCH_OUT_DIR/bench.log
+STEP_OUT=$BENCH_OUT_DIR/bench.step.txt
+STEP_TIMEOUT=${WDM_MEM_WINE_TIMEOUT:-120}
+# How long the driver's thread may measure.
+RUN_TIMEOUT=${WDM_MEM_BENCH_TIMEOUT:-600}
+SYS_NAME=$(basename "$BENCH_SYS")
+OBJDUMP=llvm-objdump-19
+
+say() { echo "bench: $*"; }
+fail() { echo "bench: $*" >&2; exit 1; }
+
+missing=()
+for tool in "$WINE" "$WINESERVER" flock timeout taskset "$OBJDUMP" awk; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((build)); then
+  for tool in "$DEB_RUSTC" "$DEB_CARGO" "$LLD_LINK" clang-19; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+fi
+if ((${#missing[@]})); then
+  printf 'bench: missing prerequisite: %s\n' "${missing[@]}" >&2
+  echo "bench: run scripts/setup.sh (as root) first" >&2
+  exit 3
+fi
+
+mkdir -p "$ROOT/target" "$BENCH_OUT_DIR"
+if [[ -z ${WDM_MEM_E2E_LOCKED:-} ]]; then
+  exec 9>"$E2E_LOCK"
+  flock -w 1800 9 || fail "timed out waiting for $E2E_LOCK"
+  export WDM_MEM_E2E_LOCKED=1
+fi
+
+if ((build)); then
+  cross_build_sys "$BENCH_PACKAGE" "$BENCH_SYS" "$BENCH_MAP" || fail "the bench driver did not build"
+fi
+[[ -f $BENCH_SYS && -f $BENCH_MAP ]] || fail "$BENCH_SYS is missing: run without --no-build"
+
+server_started=0
+service_created=0
+service_started=0
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if ((server_started)); then
+    STEP_TIMEOUT=30
+    if ((service_started)); then
+      wine sc stop "$BENCH_SERVICE" >/dev/null 2>>"$LOG" || true
+    fi
+    if ((service_created)); then
+      wine sc delete "$BENCH_SERVICE" >/dev/null 2>>"$LOG" || true
+    fi
+    stop_server
+  fi
+  if ((rc != 0)); then
+    echo "bench: FAILED (exit $rc); last lines of $LOG:" >&2
+    tail -n 30 "$LOG" | sed 's/^/    /' >&2 || true
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+: >"$LOG"
+# From here on, this shell and every process it starts run on one CPU.
+taskset -cp "$CPU" $$ >/dev/null || fail "taskset -cp $CPU failed"
+
+stop_server
+ensure_prefix 0
+mkdir -p "$WINE_DRIVER_UNIX_DIR"
+cp -f "$BENCH_SYS" "$WINE_DRIVER_UNIX_DIR/$SYS_NAME"
+server_started=1
+server -p || fail "wineserver -p failed"
+
+remove_stale_service "$BENCH_SERVICE"
+wine_run sc create "$BENCH_SERVICE" type= kernel start= demand binPath= "$WINE_DRIVER_DOS_DIR\\$SYS_NAME" \
+  || fail "sc create failed"
+service_created=1
+key="HKLM\\System\\CurrentControlSet\\Services\\$BENCH_SERVICE"
+wine_run reg add "$key" /v Repetitions /t REG_DWORD /d "$reps" /f >/dev/null || fail "reg add failed"
+wine_run reg add "$key" /v Scale /t REG_DWORD /d "$scale" /f >/dev/null || fail "reg add failed"
+
+t0=$(seconds)
+say "sc start $BENCH_SERVICE (repetitions $reps, iterations / $scale, CPU $CPU)"
+service_started=1
+wine_run sc start "$BENCH_SERVICE" >/dev/null || fail "sc start failed (DriverEntry failed or the image did not load)"
+for ((i = 0; ; i++)); do
+  grep -aq 'wdm-mem-bench: done' "$LOG" && break
+  ((i < RUN_TIMEOUT * 4)) || fail "no 'done' line after $RUN_TIMEOUT s"
+  grep -aq 'wdm-mem-bench: begin' "$LOG" || ((i < 120)) || fail "the bench thread did not start"
+  sleep 0.25
+done
+say "measured in $(elapsed "$t0")"
+wine_run sc stop "$BENCH_SERVICE" >/dev/null || fail "sc stop failed"
+wait_state "$BENCH_SERVICE" STOPPED >/dev/null || fail "$BENCH_SERVICE did not stop"
+service_started=0
+wine_run sc delete "$BENCH_SERVICE" >/dev/null || fail "sc delete failed"
+service_created=0
+stop_server
+server_started=0
+
+# --- the table ---
+begin=$(grep -a 'wdm-mem-bench: begin' "$LOG" | head -n 1 | sed 's/.*wdm-mem-bench: begin //; s/\r$//')
+echo
+echo "wdm-mem bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $("$WINE" --version), pinned to CPU $CPU; $begin"
+echo "ticks (rdtsc) per operation, loop and indirect call included: median of the repetitions; min-max of C / raw / safe"
+echo
+grep -a 'wdm-mem-bench: row|' "$LOG" | sed 's/.*wdm-mem-bench: row|//; s/\r$//' | awk -F'|' '
+  function median(cell) { return cell ~ /^[0-9]/ ? substr(cell, 1, index(cell, ",") - 1) : "" }
+  function show(cell,   m) {
+    m = median(cell)
+    if (m != "") return m
+    sub(/^n\/a:/, "n/a (", cell) && cell = cell ")"
+    return cell
+  }
+  function range(cell,   parts) {
+    if (cell !~ /^[0-9]/) return "-"
+    split(cell, parts, ",")
+    return parts[2] "-" parts[3]
+  }
+  function ratio(a, b) { return (a != "" && b != "" && a > 0) ? sprintf("%.2f", b / a) : "n/a" }
+  BEGIN {
+    print "| operation | C (wdm.h) | crate sys raw | crate safe API | safe/C | raw/C | min-max C / raw / safe |"
+    print "|---|---:|---:|---:|---:|---:|---|"
+  }
+  {
+    printf "| %s | %s | %s | %s | %s | %s | %s / %s / %s |\n", $1, show($2), show($3), show($4),
+      ratio(median($2), median($4)), ratio(median($2), median($3)), range($2), range($3), range($4)
+  }'
+
+# --- the lookaside hit path, disassembled ---
+# A function's extent: from its address in the map to the next public
+# symbol, minus the padding (int3, nop) after its last instruction.
+disassemble() {
+  local name=$1 start stop
+  start=$(awk -v n="$name" '$2 == n { print $3; exit }' "$BENCH_MAP")
+  [[ -n $start ]] || { echo "bench: $name is not in $BENCH_MAP" >&2; return 1; }
+  stop=$(awk -v s="$start" '$1 ~ /^000[0-9]:/ && $3 ~ /^[0-9a-f]+$/ && length($3) == 16 { print $3 }' "$BENCH_MAP" \
+    | sort -u | awk -v s="$start" '($1 "") > (s "") { print; exit }')
+  "$OBJDUMP" -d --no-show-raw-insn --start-address="0x$start" --stop-address="0x$stop" "$BENCH_SYS" \
+    | awk '/^ *[0-9a-f]+:[ \t]/ { sub(/^ *[0-9a-f]+:[ \t]+/, ""); print }' \
+    | awk '{ lines[NR] = $0 } END { n = NR; while (n > 0 && lines[n] ~ /^(int3|nop)/) n--; for (i = 1; i <= n; i++) print lines[i] }'
+}
+counts() {
+  awk '
+    /^lock/ { locks++; next }
+    { instructions++ }
+    /%cr8/ { cr8++ }
+    /^call/ { calls++ }
+    END { printf "%d instructions, %d lock-prefixed, %d CR8 reads, %d calls", instructions, locks, cr8, calls }'
+}
+echo
+echo "Non-paged lookaside allocate+write+free, whole function (hit and miss paths), from ${BENCH_SYS#"$ROOT"/}:"
+for fn in bench_c_lookaside_np bench_raw_lookaside_np bench_safe_lookaside_np; do
+  code=$(disassemble "$fn") || fail "cannot disassemble $fn"
+  printf '  %-26s %s\n' "$fn" "$(counts <<<"$code")"
+  # Each lock-prefixed instruction and CR8 read, with its operands.
+  awk '/^lock/ { getline next_line; sub(/[ \t]*#.*/, "", next_line); print "      lock " next_line; next }
+       /%cr8/ { print "      " $0 }' <<<"$code"
+  printf '%s\n' "$code" >"$BENCH_OUT_DIR/$fn.s"
+done
+echo "  (listings: target/bench/<function>.s; the kernel's ExpInterlocked*EntrySList and ExQueryDepthSList are not counted)"

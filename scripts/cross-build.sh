@@ -1,0 +1,60 @@
+# shellcheck shell=bash
+# The one implementation of "cross-build this driver crate's .sys", shared by
+# scripts/build-driver.sh (the sample) and scripts/bench.sh (the bench
+# driver). Meant to be `source`d after scripts/env.sh; defines functions only.
+#
+#   cross_build_sys PACKAGE SYS MAP
+#     builds the cdylib PACKAGE of the workspace for $DRIVER_TARGET (release,
+#     -Zbuild-std, lld-link with a map file written to MAP) into
+#     $CROSS_TARGET_DIR and installs it as SYS (copied only when it changed).
+#   install_if_changed FROM TO
+#   seconds; elapsed T0
+
+# Copies $1 to $2 unless they are already identical (keeps mtimes stable).
+install_if_changed() {
+  if ! cmp -s "$1" "$2"; then
+    cp -f "$1" "$2.tmp" && mv -f "$2.tmp" "$2"
+    echo "build: updated ${2#"$ROOT"/}"
+  fi
+}
+
+seconds() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.1f s", b - a }'; }
+
+# Debian's toolchain, nightly features (-Zbuild-std) on a stable compiler.
+# Flags from the caller's environment would override the per-target ones (and
+# change cargo's fingerprints): drop them. A workspace wrapper (clippy-driver
+# from rustup) does not fit Debian's rustc.
+cross_cargo_env() {
+  unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS CARGO_BUILD_TARGET RUSTC_WORKSPACE_WRAPPER
+  CROSS_CARGO_ENV=(
+    env
+    RUSTC="$DEB_RUSTC"
+    RUSTC_BOOTSTRAP=1
+    CARGO_TARGET_DIR="$CROSS_TARGET_DIR"
+  )
+}
+
+cross_build_sys() {
+  local package=$1 sys=$2 map=$3 t0 built
+  t0=$(seconds)
+  cross_cargo_env
+  mkdir -p "$(dirname "$sys")" "$(dirname "$map")"
+  # The driver crate's build.rs gives /DRIVER /SUBSYSTEM:NATIVE
+  # /ENTRY:DriverEntry /NODEFAULTLIB (cargo:rustc-cdylib-link-arg); wdm-mem's
+  # build.rs gives the search path of ntoskrnl.lib/hal.lib. The map file is
+  # for tests/pe_image.rs and the bench's disassembly. (These flags apply to
+  # the msvc target only, so build scripts are unaffected.)
+  "${CROSS_CARGO_ENV[@]}" \
+    CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_LINKER="$LLD_LINK" \
+    CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_RUSTFLAGS="-C target-feature=+crt-static -C link-arg=/MAP:$map" \
+    "$DEB_CARGO" build --release --manifest-path "$ROOT/Cargo.toml" \
+      -p "$package" \
+      -Zbuild-std=core,alloc,compiler_builtins -Zbuild-std-features=compiler-builtins-mem \
+      --target "$DRIVER_TARGET"
+  built=$CROSS_TARGET_DIR/$DRIVER_TARGET/release/${package//-/_}.dll
+  [[ -f $built ]] || { echo "build: cargo did not produce $built" >&2; return 1; }
+  install_if_changed "$built" "$sys"
+  # (lld-link writes $map itself, each time it links.)
+  echo "build: driver ${sys#"$ROOT"/} ($(stat -c %s "$sys") bytes) in $(elapsed "$t0")"
+}
