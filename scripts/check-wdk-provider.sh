@@ -10,7 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 copy=$ROOT/target/wdk-check
 rm -rf "$copy" && mkdir -p "$copy/tests"
-cp -r "$ROOT"/{Cargo.toml,Cargo.lock,build.rs,README.md,src,examples} "$copy/"
+cp -r "$ROOT"/{Cargo.toml,Cargo.lock,build.rs,README.md,src,examples,benches} "$copy/"
 cp -r "$ROOT/tests/wdk-sys-shape" "$copy/tests/"
 printf '\n[patch.crates-io]\nwdk-sys = { path = "tests/wdk-sys-shape" }\n' >> "$copy/Cargo.toml"
 cd "$copy"

@@ -80,10 +80,11 @@ pub fn run(row: &Row, reps: usize, scale: u32) {
     let n = (row.iterations / scale.max(1)).max(1);
     let mut samples = [Samples { taken: [0; MAX_REPS], len: 0 }; 3];
     let mut failed = [None::<i32>; 3];
-    // A warm-up call of each variant (first-use lookups, caches).
+    // An untimed sample of each variant first (first-use lookups, caches,
+    // branch predictors, Wine's heap).
     for (variant, fail) in row.variants.iter().zip(failed.iter_mut()) {
         if let Variant::Run(op, ctx) = *variant {
-            *fail = sample(op, ctx, 1).err();
+            *fail = sample(op, ctx, n).err();
         }
     }
     // Interleaved: every variant once per repetition (A B C A B C ...).

@@ -3,9 +3,10 @@
 //! `c/reference.c`. Each is an `extern "C" fn(ctx) -> i32` (0 or the failing
 //! NTSTATUS), called by the same loop (`harness.rs`).
 //!
-//! The lookaside hit paths are `#[unsafe(no_mangle)]` and never inlined,
-//! so that `scripts/bench.sh` finds them in the map file and disassembles
-//! exactly the code measured: `bench_safe_lookaside_np` (safe),
+//! Every operation is `#[unsafe(no_mangle)]` (and, being called through a
+//! pointer, never inlined into the loop), so that its code can be found in
+//! the map file and disassembled exactly as measured; `scripts/bench.sh`
+//! does it for the lookaside hit path: `bench_safe_lookaside_np` (safe),
 //! `bench_raw_lookaside_np` (raw) against `bench_c_lookaside_np` (C).
 
 use alloc::boxed::Box;
@@ -71,17 +72,20 @@ fn status(result: NtResult<()>) -> i32 {
 
 // --- the empty operation and the IRQL read ---
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_rust_empty(ctx: *mut c_void) -> i32 {
     black_box(ctx);
     0
 }
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_raw_irql(_ctx: *mut c_void) -> i32 {
     // SAFETY: the bench runs in kernel mode (or Wine's emulation of CR8).
     black_box(unsafe { sys::KeGetCurrentIrql() });
     0
 }
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_safe_irql(_ctx: *mut c_void) -> i32 {
     black_box(Irql::current());
     0
@@ -172,18 +176,22 @@ fn raw_pool(flags: sys::POOL_FLAGS, write: bool) -> i32 {
     0
 }
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_raw_pool_value(_ctx: *mut c_void) -> i32 {
     raw_pool(sys::POOL_FLAG_UNINITIALIZED, true)
 }
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_raw_pool_zeroed(_ctx: *mut c_void) -> i32 {
     raw_pool(0, false)
 }
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_safe_pool_box(_ctx: *mut c_void) -> i32 {
     status(PoolBox::new(Entry([0; 8]), TAG, PoolType::NonPagedNx).map(|block| drop(black_box(block))))
 }
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_safe_pool_buffer(_ctx: *mut c_void) -> i32 {
     status(PoolBuffer::new(ENTRY_SIZE, 0, TAG, PoolType::NonPagedNx).map(|block| drop(black_box(block))))
 }
@@ -192,6 +200,7 @@ extern "C" fn bench_safe_pool_buffer(_ctx: *mut c_void) -> i32 {
 /// (`KernelAllocator`, NX non-paged pool). An allocation failure would take
 /// Rust's allocation-error path (the panic handler's bug check): acceptable
 /// in a benchmark that allocates one 64-byte block at a time.
+#[unsafe(no_mangle)]
 extern "C" fn bench_safe_global_box(_ctx: *mut c_void) -> i32 {
     drop(black_box(Box::new(Entry([0; 8]))));
     0
@@ -199,6 +208,7 @@ extern "C" fn bench_safe_global_box(_ctx: *mut c_void) -> i32 {
 
 // --- MDL ---
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_raw_mdl(ctx: *mut c_void) -> i32 {
     // SAFETY: the row's context is the bench's BenchBuffer of non-paged pool.
     let buffer = unsafe { &*ctx.cast::<BenchBuffer>() };
@@ -214,6 +224,7 @@ extern "C" fn bench_raw_mdl(ctx: *mut c_void) -> i32 {
     0
 }
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_safe_mdl(ctx: *mut c_void) -> i32 {
     // SAFETY: the row's context is the bench's PoolBuffer, used by this
     // thread only.
@@ -223,6 +234,7 @@ extern "C" fn bench_safe_mdl(ctx: *mut c_void) -> i32 {
 
 // --- sections ---
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_raw_section(_ctx: *mut c_void) -> i32 {
     let mut attributes =
         sys::InitializeObjectAttributes(null_mut(), sys::OBJ_KERNEL_HANDLE | sys::OBJ_CASE_INSENSITIVE);
@@ -269,6 +281,7 @@ extern "C" fn bench_raw_section(_ctx: *mut c_void) -> i32 {
     }
 }
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_safe_section(_ctx: *mut c_void) -> i32 {
     status((|| {
         let section = Section::create(VIEW_SIZE as u64, SectionProtection::ReadWrite)?;
@@ -289,6 +302,7 @@ pub struct Copy {
     destination: PoolBuffer,
 }
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_raw_copy(ctx: *mut c_void) -> i32 {
     // SAFETY: the row's context is the bench's Copy: a mapped view and a
     // destination of VIEW_SIZE bytes each, distinct.
@@ -300,6 +314,7 @@ extern "C" fn bench_raw_copy(ctx: *mut c_void) -> i32 {
     0
 }
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_safe_copy(ctx: *mut c_void) -> i32 {
     // SAFETY: the row's context is the bench's Copy, used by this thread only.
     let copy = unsafe { &mut *ctx.cast::<Copy>() };
@@ -310,6 +325,7 @@ extern "C" fn bench_safe_copy(ctx: *mut c_void) -> i32 {
 
 // --- registers ---
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_raw_register(ctx: *mut c_void) -> i32 {
     let register = ctx.cast::<u32>();
     // SAFETY: the row's context is a register of a live MmMapIoSpace mapping.
@@ -320,6 +336,7 @@ extern "C" fn bench_raw_register(ctx: *mut c_void) -> i32 {
     0
 }
 
+#[unsafe(no_mangle)]
 extern "C" fn bench_safe_register(ctx: *mut c_void) -> i32 {
     // SAFETY: the row's context is the bench's IoSpace.
     let space = unsafe { &*ctx.cast::<IoSpace<IO_LENGTH>>() };
