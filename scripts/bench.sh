@@ -145,7 +145,30 @@ service_created=0
 stop_server
 server_started=0
 
-# --- the table ---
+# --- the lookaside hit path, disassembled ---
+# A function's extent: from its address in the map to the next public
+# symbol, minus the padding (int3, nop) after its last instruction.
+disassemble() {
+  local name=$1 start stop
+  start=$(awk -v n="$name" '$2 == n { print $3; exit }' "$BENCH_MAP")
+  [[ -n $start ]] || { echo "bench: $name is not in $BENCH_MAP" >&2; return 1; }
+  stop=$(awk -v s="$start" '$1 ~ /^000[0-9]:/ && $3 ~ /^[0-9a-f]+$/ && length($3) == 16 { print $3 }' "$BENCH_MAP" \
+    | sort -u | awk -v s="$start" '($1 "") > (s "") { print; exit }')
+  "$OBJDUMP" -d --no-show-raw-insn --start-address="0x$start" --stop-address="0x$stop" "$BENCH_SYS" \
+    | awk '/^ *[0-9a-f]+:[ \t]/ { sub(/^ *[0-9a-f]+:[ \t]+/, ""); print }' \
+    | awk '{ lines[NR] = $0 } END { n = NR; while (n > 0 && lines[n] ~ /^(int3|nop)/) n--; for (i = 1; i <= n; i++) print lines[i] }'
+}
+counts() {
+  awk '
+    /^lock/ { locks++; next }
+    { instructions++ }
+    /%cr8/ { cr8++ }
+    /^call/ { calls++ }
+    END { printf "%d instructions, %d lock-prefixed, %d CR8 reads, %d calls", instructions, locks, cr8, calls }'
+}
+# --- the report: the table, then the disassembly counts (also kept in
+# target/bench/report.md) ---
+{
 begin=$(grep -a 'wdm-mem-bench: begin' "$LOG" | head -n 1 | sed 's/.*wdm-mem-bench: begin //; s/\r$//')
 echo
 echo "wdm-mem bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $("$WINE" --version), pinned to CPU $CPU; $begin"
@@ -174,27 +197,6 @@ grep -a 'wdm-mem-bench: row|' "$LOG" | sed 's/.*wdm-mem-bench: row|//; s/\r$//' 
       ratio(median($2), median($4)), ratio(median($2), median($3)), range($2), range($3), range($4)
   }'
 
-# --- the lookaside hit path, disassembled ---
-# A function's extent: from its address in the map to the next public
-# symbol, minus the padding (int3, nop) after its last instruction.
-disassemble() {
-  local name=$1 start stop
-  start=$(awk -v n="$name" '$2 == n { print $3; exit }' "$BENCH_MAP")
-  [[ -n $start ]] || { echo "bench: $name is not in $BENCH_MAP" >&2; return 1; }
-  stop=$(awk -v s="$start" '$1 ~ /^000[0-9]:/ && $3 ~ /^[0-9a-f]+$/ && length($3) == 16 { print $3 }' "$BENCH_MAP" \
-    | sort -u | awk -v s="$start" '($1 "") > (s "") { print; exit }')
-  "$OBJDUMP" -d --no-show-raw-insn --start-address="0x$start" --stop-address="0x$stop" "$BENCH_SYS" \
-    | awk '/^ *[0-9a-f]+:[ \t]/ { sub(/^ *[0-9a-f]+:[ \t]+/, ""); print }' \
-    | awk '{ lines[NR] = $0 } END { n = NR; while (n > 0 && lines[n] ~ /^(int3|nop)/) n--; for (i = 1; i <= n; i++) print lines[i] }'
-}
-counts() {
-  awk '
-    /^lock/ { locks++; next }
-    { instructions++ }
-    /%cr8/ { cr8++ }
-    /^call/ { calls++ }
-    END { printf "%d instructions, %d lock-prefixed, %d CR8 reads, %d calls", instructions, locks, cr8, calls }'
-}
 echo
 echo "Non-paged lookaside allocate+write+free, whole function (hit and miss paths), from ${BENCH_SYS#"$ROOT"/}:"
 for fn in bench_c_lookaside_np bench_raw_lookaside_np bench_safe_lookaside_np; do
@@ -206,3 +208,4 @@ for fn in bench_c_lookaside_np bench_raw_lookaside_np bench_safe_lookaside_np; d
   printf '%s\n' "$code" >"$BENCH_OUT_DIR/$fn.s"
 done
 echo "  (listings: target/bench/<function>.s; the kernel's ExpInterlocked*EntrySList and ExQueryDepthSList are not counted)"
+} | tee "$BENCH_OUT_DIR/report.md"

@@ -10,7 +10,7 @@
 //! `bench_raw_lookaside_np` (raw) against `bench_c_lookaside_np` (C).
 
 use alloc::boxed::Box;
-use core::{cell::UnsafeCell, ffi::c_void, hint::black_box, pin::Pin, ptr::null_mut};
+use core::{arch::asm, cell::UnsafeCell, ffi::c_void, pin::Pin, ptr::null_mut};
 
 use wdm_mem::{
     Irql, NtResult, NtStatus,
@@ -66,6 +66,24 @@ static SAFE_NP: NPagedLookasideList<Entry> = NPagedLookasideList::new();
 static SAFE_PAGED: PagedLookasideList<Entry> = PagedLookasideList::new();
 static SAFE_EX: LookasideListEx<Entry> = LookasideListEx::new();
 
+/// Makes the compiler assume `value` (a pointer, or a small value in a
+/// register) is read and all memory may be touched: what `keep()` does in
+/// the C reference (`__asm__ volatile("" : : "r"(p) : "memory")`). Unlike
+/// `core::hint::black_box`, it costs no store to the stack, so the three
+/// columns carry the same barrier.
+#[inline(always)]
+fn keep<T: Into<u64>>(value: T) {
+    // SAFETY: an empty asm block: no instruction, no stack use; without
+    // `nomem` it is a compiler barrier only.
+    unsafe { asm!("/* {0} */", in(reg) value.into(), options(nostack, preserves_flags)) };
+}
+
+/// [`keep`] of a pointer.
+#[inline(always)]
+fn keep_ptr<T: ?Sized>(pointer: *const T) {
+    keep(pointer.cast::<u8>() as usize as u64);
+}
+
 fn status(result: NtResult<()>) -> i32 {
     NtStatus::from(result).to_raw()
 }
@@ -74,20 +92,20 @@ fn status(result: NtResult<()>) -> i32 {
 
 #[unsafe(no_mangle)]
 extern "C" fn bench_rust_empty(ctx: *mut c_void) -> i32 {
-    black_box(ctx);
+    keep_ptr(ctx);
     0
 }
 
 #[unsafe(no_mangle)]
 extern "C" fn bench_raw_irql(_ctx: *mut c_void) -> i32 {
     // SAFETY: the bench runs in kernel mode (or Wine's emulation of CR8).
-    black_box(unsafe { sys::KeGetCurrentIrql() });
+    keep(unsafe { sys::KeGetCurrentIrql() });
     0
 }
 
 #[unsafe(no_mangle)]
 extern "C" fn bench_safe_irql(_ctx: *mut c_void) -> i32 {
-    black_box(Irql::current());
+    keep(Irql::current().level());
     0
 }
 
@@ -109,7 +127,8 @@ macro_rules! raw_lookaside {
                     return NtStatus::INSUFFICIENT_RESOURCES.to_raw();
                 }
                 entry.write(Entry([0; 8]));
-                $free($list.get(), black_box(entry).cast());
+                keep_ptr(entry);
+                $free($list.get(), entry.cast());
             }
             0
         }
@@ -136,7 +155,8 @@ macro_rules! safe_lookaside {
         extern "C" fn $name(_ctx: *mut c_void) -> i32 {
             match Pin::static_ref(&$list).allocate(Entry([0; 8])) {
                 Ok(entry) => {
-                    drop(black_box(entry));
+                    keep_ptr(&raw const *entry);
+                    drop(entry);
                     0
                 }
                 Err(status) => status.to_raw(),
@@ -171,7 +191,8 @@ fn raw_pool(flags: sys::POOL_FLAGS, write: bool) -> i32 {
         if write {
             block.cast::<Entry>().write(Entry([0; 8]));
         }
-        sys::ExFreePoolWithTag(black_box(block), TAG.to_u32());
+        keep_ptr(block);
+        sys::ExFreePoolWithTag(block, TAG.to_u32());
     }
     0
 }
@@ -188,12 +209,12 @@ extern "C" fn bench_raw_pool_zeroed(_ctx: *mut c_void) -> i32 {
 
 #[unsafe(no_mangle)]
 extern "C" fn bench_safe_pool_box(_ctx: *mut c_void) -> i32 {
-    status(PoolBox::new(Entry([0; 8]), TAG, PoolType::NonPagedNx).map(|block| drop(black_box(block))))
+    status(PoolBox::new(Entry([0; 8]), TAG, PoolType::NonPagedNx).map(|block| keep_ptr(&raw const *block)))
 }
 
 #[unsafe(no_mangle)]
 extern "C" fn bench_safe_pool_buffer(_ctx: *mut c_void) -> i32 {
-    status(PoolBuffer::new(ENTRY_SIZE, 0, TAG, PoolType::NonPagedNx).map(|block| drop(black_box(block))))
+    status(PoolBuffer::new(ENTRY_SIZE, 0, TAG, PoolType::NonPagedNx).map(|block| keep_ptr(block.as_ptr())))
 }
 
 /// `alloc::boxed::Box` through the driver's `#[global_allocator]`
@@ -202,7 +223,9 @@ extern "C" fn bench_safe_pool_buffer(_ctx: *mut c_void) -> i32 {
 /// in a benchmark that allocates one 64-byte block at a time.
 #[unsafe(no_mangle)]
 extern "C" fn bench_safe_global_box(_ctx: *mut c_void) -> i32 {
-    drop(black_box(Box::new(Entry([0; 8]))));
+    let block = Box::new(Entry([0; 8]));
+    keep_ptr(&raw const *block);
+    drop(block);
     0
 }
 
@@ -219,7 +242,8 @@ extern "C" fn bench_raw_mdl(ctx: *mut c_void) -> i32 {
             return NtStatus::INSUFFICIENT_RESOURCES.to_raw();
         }
         sys::MmBuildMdlForNonPagedPool(mdl);
-        sys::IoFreeMdl(black_box(mdl));
+        keep_ptr(mdl);
+        sys::IoFreeMdl(mdl);
     }
     0
 }
@@ -229,7 +253,7 @@ extern "C" fn bench_safe_mdl(ctx: *mut c_void) -> i32 {
     // SAFETY: the row's context is the bench's PoolBuffer, used by this
     // thread only.
     let buffer = unsafe { &mut *ctx.cast::<PoolBuffer>() };
-    status(NonPagedMdl::for_pool_buffer(buffer).map(|mdl| drop(black_box(mdl))))
+    status(NonPagedMdl::for_pool_buffer(buffer).map(|mdl| keep(mdl.len() as u64)))
 }
 
 // --- sections ---
@@ -274,7 +298,10 @@ extern "C" fn bench_raw_section(_ctx: *mut c_void) -> i32 {
             sys::PAGE_READWRITE,
         );
         if result >= 0 {
-            result = sys::ZwUnmapViewOfSection(sys::ZwCurrentProcess(), black_box(base));
+            result = {
+                keep_ptr(base);
+                sys::ZwUnmapViewOfSection(sys::ZwCurrentProcess(), base)
+            };
         }
         let closed = sys::ZwClose(handle);
         if result < 0 { result } else { closed.min(0) }
@@ -286,7 +313,7 @@ extern "C" fn bench_safe_section(_ctx: *mut c_void) -> i32 {
     status((|| {
         let section = Section::create(VIEW_SIZE as u64, SectionProtection::ReadWrite)?;
         let view = section.map::<ReadWrite>(0, VIEW_SIZE)?;
-        black_box(&view);
+        keep_ptr(view.as_ptr());
         view.unmap()?;
         section.close()
     })())
@@ -295,7 +322,7 @@ extern "C" fn bench_safe_section(_ctx: *mut c_void) -> i32 {
 // --- the 64 KiB copy out of a view ---
 
 /// The copy rows' context: the view and the destination.
-pub struct Copy {
+pub struct ViewCopy {
     /// `[source, destination]`, for the C form.
     pair: [*mut c_void; 2],
     view: SectionView<ReadWrite>,
@@ -304,22 +331,25 @@ pub struct Copy {
 
 #[unsafe(no_mangle)]
 extern "C" fn bench_raw_copy(ctx: *mut c_void) -> i32 {
-    // SAFETY: the row's context is the bench's Copy: a mapped view and a
+    // SAFETY: the row's context is the bench's ViewCopy: a mapped view and a
     // destination of VIEW_SIZE bytes each, distinct.
     unsafe {
-        let copy = &mut *ctx.cast::<Copy>();
+        let copy = &mut *ctx.cast::<ViewCopy>();
         core::ptr::copy_nonoverlapping(copy.pair[0].cast::<u8>(), copy.pair[1].cast::<u8>(), VIEW_SIZE);
-        black_box(copy.pair[1]);
+        keep_ptr(copy.pair[1]);
     }
     0
 }
 
 #[unsafe(no_mangle)]
 extern "C" fn bench_safe_copy(ctx: *mut c_void) -> i32 {
-    // SAFETY: the row's context is the bench's Copy, used by this thread only.
-    let copy = unsafe { &mut *ctx.cast::<Copy>() };
-    let result = copy.view.read_bytes(0, &mut copy.destination[..VIEW_SIZE]);
-    black_box(&copy.destination);
+    // SAFETY: the row's context is the bench's ViewCopy, used by this thread only.
+    let copy = unsafe { &mut *ctx.cast::<ViewCopy>() };
+    let Some(destination) = copy.destination.get_mut(..VIEW_SIZE) else {
+        return NtStatus::INVALID_PARAMETER.to_raw();
+    };
+    let result = copy.view.read_bytes(0, destination);
+    keep_ptr(destination.as_ptr());
     status(result)
 }
 
@@ -350,7 +380,7 @@ extern "C" fn bench_safe_register(ctx: *mut c_void) -> i32 {
 pub struct Bench {
     mdl_buffer: Option<PoolBuffer>,
     mdl_raw: BenchBuffer,
-    copy: Option<Copy>,
+    copy: Option<ViewCopy>,
     io_page: Option<PoolBuffer>,
     io_c: *mut c_void,
     io_safe: Result<IoSpace<IO_LENGTH>, NtStatus>,
@@ -411,7 +441,7 @@ impl Bench {
             let pair = [view.as_ptr().cast_mut().cast(), destination.as_mut_ptr().cast()];
             // The view keeps the section alive.
             section.close()?;
-            Ok::<_, NtStatus>(Copy { pair, view, destination })
+            Ok::<_, NtStatus>(ViewCopy { pair, view, destination })
         })()
         .ok();
         let io_page = PoolBuffer::new(IO_LENGTH, 0, TAG, PoolType::NonPagedNx).ok();
@@ -471,7 +501,7 @@ impl Bench {
         };
         let copy = match self.copy.as_mut() {
             Some(copy) => {
-                let ctx = (copy as *mut Copy).cast::<c_void>();
+                let ctx = (copy as *mut ViewCopy).cast::<c_void>();
                 [
                     Run(ffi::bench_c_copy as _, copy.pair.as_mut_ptr().cast()),
                     Run(bench_raw_copy as _, ctx),
