@@ -323,7 +323,8 @@ extern "C" fn bench_safe_section(_ctx: *mut c_void) -> i32 {
 
 /// The copy rows' context: the view and the destination.
 pub struct ViewCopy {
-    /// `[source, destination]`, for the C form.
+    /// `[source, destination]`, for the C form (whose accesses are outside
+    /// Rust's borrows: only C reads and writes through these).
     pair: [*mut c_void; 2],
     view: SectionView<ReadWrite>,
     destination: PoolBuffer,
@@ -331,12 +332,13 @@ pub struct ViewCopy {
 
 #[unsafe(no_mangle)]
 extern "C" fn bench_raw_copy(ctx: *mut c_void) -> i32 {
-    // SAFETY: the row's context is the bench's ViewCopy: a mapped view and a
-    // destination of VIEW_SIZE bytes each, distinct.
+    // SAFETY: the row's context is the bench's ViewCopy, used by this thread
+    // only: a mapped view and a destination of VIEW_SIZE bytes each, distinct.
     unsafe {
         let copy = &mut *ctx.cast::<ViewCopy>();
-        core::ptr::copy_nonoverlapping(copy.pair[0].cast::<u8>(), copy.pair[1].cast::<u8>(), VIEW_SIZE);
-        keep_ptr(copy.pair[1]);
+        let destination = copy.destination.as_mut_ptr();
+        core::ptr::copy_nonoverlapping(copy.view.as_ptr(), destination, VIEW_SIZE);
+        keep_ptr(destination);
     }
     0
 }
@@ -514,7 +516,8 @@ impl Bench {
             |op| if self.io_c.is_null() { Absent("MmMapIoSpace returned NULL") } else { Run(op, self.io_c) };
         let io_safe = match &self.io_safe {
             Ok(space) => Run(bench_safe_register as _, (space as *const IoSpace<IO_LENGTH>).cast_mut().cast()),
-            Err(_) => Absent("IoSpace::map failed (MmMapIoSpace NULL)"),
+            Err(NtStatus::INSUFFICIENT_RESOURCES) => Absent("IoSpace::map: INSUFFICIENT_RESOURCES (MmMapIoSpace NULL)"),
+            Err(_) => Absent("IoSpace::map failed"),
         };
         [
             Row {
