@@ -258,7 +258,7 @@ const ENTRY: usize = 4;
 ///   while one thread initialises or deletes it; `UNINITIALISED` otherwise
 ///   (`raw` is then null).
 /// - `raw`, when not null, is a non-paged pool block of
-///   `Layout::new::<K::Raw>()` tagged `tag`, from [`pool::allocate`], owned
+///   `Layout::new::<K::Raw>()` tagged `tag`, from `pool::allocate_uncounted`, owned
 ///   by the list; it never moves, and is freed only after `K::delete`.
 /// - `state / ENTRY` counts the entries of this list alive (plus the
 ///   operations in progress that checked the state): the list is only
@@ -326,7 +326,7 @@ impl<T, K: ListKind> LookasideList<T, K> {
                 (state & STATE_MASK == UNINITIALISED).then_some(state + BUSY)
             })
             .map_err(|_| NtStatus::INVALID_DEVICE_STATE)?;
-        let raw = match pool::allocate(Layout::new::<K::Raw>(), config.tag, PoolType::NonPagedNx, true) {
+        let raw = match pool::allocate_uncounted(Layout::new::<K::Raw>(), config.tag, PoolType::NonPagedNx, true) {
             Ok(raw) => raw.cast::<K::Raw>(),
             Err(status) => {
                 list.state.fetch_sub(BUSY, Ordering::Release);
@@ -337,10 +337,10 @@ impl<T, K: ListKind> LookasideList<T, K> {
         // which never moves; this thread alone moved the list to BUSY from
         // UNINITIALISED; size, pool IRQL and tag were checked.
         if let Err(status) = unsafe { K::initialize(raw.as_ptr(), &config, size) } {
-            // SAFETY: the block came from `pool::allocate` with this layout
-            // and tag, the kernel did not take it, and the IRQL is at most
-            // DISPATCH_LEVEL (checked above).
-            unsafe { pool::free(raw.cast(), Layout::new::<K::Raw>(), config.tag, PoolType::NonPagedNx) };
+            // SAFETY: the block came from `pool::allocate_uncounted` with this
+            // layout and tag, the kernel did not take it, and the IRQL is at
+            // most the pool's maximum, at most DISPATCH_LEVEL (checked above).
+            unsafe { pool::free_uncounted(raw.cast(), Layout::new::<K::Raw>(), config.tag) };
             list.state.fetch_sub(BUSY, Ordering::Release);
             return Err(status);
         }
@@ -491,10 +491,10 @@ impl<T, K: ListKind> LookasideList<T, K> {
         // SAFETY: per the contract, `raw` is the initialised structure.
         unsafe { K::delete(raw) };
         if let Some(raw) = NonNull::new(raw) {
-            // SAFETY: the block came from `pool::allocate` with this layout
-            // and tag (invariant), the kernel no longer links it, and the
-            // IRQL, at most the pool's maximum, is at most DISPATCH_LEVEL.
-            unsafe { pool::free_checked(raw.cast(), Layout::new::<K::Raw>(), self.tag()) };
+            // SAFETY: the block came from `pool::allocate_uncounted` with this
+            // layout and tag (invariant), the kernel no longer links it, and
+            // the IRQL, at most the pool's maximum, is at most DISPATCH_LEVEL.
+            unsafe { pool::free_uncounted(raw.cast(), Layout::new::<K::Raw>(), self.tag()) };
         }
     }
 

@@ -154,8 +154,9 @@ impl PoolType {
 }
 
 /// What this crate's pool allocations hold right now, process-wide (every
-/// [`PoolBox`], [`PoolBuffer`] and [`KernelAllocator`] block). A driver can
-/// check it is zero in `DriverUnload`.
+/// [`PoolBox`], [`PoolBuffer`] and [`KernelAllocator`] block; not the kernel
+/// structures of lookaside lists, nor their entries). A driver can check it
+/// is zero in `DriverUnload`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PoolStats {
     /// Outstanding allocations.
@@ -190,6 +191,16 @@ const HEADER: usize = core::mem::size_of::<usize>();
 /// call above the pool's IRQL [`NtStatus::INVALID_LEVEL`], a NULL from the
 /// kernel [`NtStatus::INSUFFICIENT_RESOURCES`].
 pub(crate) fn allocate(layout: Layout, tag: PoolTag, pool: PoolType, zeroed: bool) -> NtResult<NonNull<u8>> {
+    let block = allocate_uncounted(layout, tag, pool, zeroed)?;
+    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+    Ok(block)
+}
+
+/// [`allocate`], not counted in [`stats`]: for the crate's own structures
+/// (a lookaside list's kernel structure), which are not the driver's
+/// allocations.
+pub(crate) fn allocate_uncounted(layout: Layout, tag: PoolTag, pool: PoolType, zeroed: bool) -> NtResult<NonNull<u8>> {
     if layout.size() == 0 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
@@ -230,8 +241,6 @@ pub(crate) fn allocate(layout: Layout, tag: PoolTag, pool: PoolType, zeroed: boo
     } else {
         block
     };
-    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    BYTES.fetch_add(layout.size(), Ordering::Relaxed);
     Ok(aligned)
 }
 
@@ -254,6 +263,17 @@ pub(crate) unsafe fn free(block: NonNull<u8>, layout: Layout, tag: PoolTag, pool
 /// # Safety
 /// As [`free`], and the IRQL is at most the pool's maximum.
 pub(crate) unsafe fn free_checked(block: NonNull<u8>, layout: Layout, tag: PoolTag) {
+    // SAFETY: the caller's contract.
+    unsafe { free_uncounted(block, layout, tag) };
+    ALLOCATIONS.fetch_sub(1, Ordering::Relaxed);
+    BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+}
+
+/// Frees what [`allocate_uncounted`] returned.
+///
+/// # Safety
+/// As [`free_checked`], for a block of [`allocate_uncounted`].
+pub(crate) unsafe fn free_uncounted(block: NonNull<u8>, layout: Layout, tag: PoolTag) {
     let kernel_block = if layout.align() > KERNEL_ALIGNMENT {
         // SAFETY: `allocate` wrote the kernel's address in the header word.
         unsafe { block.sub(HEADER).cast::<usize>().read() as *mut u8 }
@@ -263,8 +283,6 @@ pub(crate) unsafe fn free_checked(block: NonNull<u8>, layout: Layout, tag: PoolT
     // SAFETY: `kernel_block` is the kernel's address of a live block tagged
     // `tag`, at an IRQL the pool allows (contract).
     unsafe { sys::ExFreePoolWithTag(kernel_block.cast(), tag.to_u32()) };
-    ALLOCATIONS.fetch_sub(1, Ordering::Relaxed);
-    BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
 }
 
 /// What [`resolve_routines`] found in the running kernel.

@@ -51,6 +51,13 @@ pub const LOOKASIDE_USED_AFTER_DELETE: u64 = 0x1_0105;
 /// the kernel may swap out too.)
 pub const LOOKASIDE_PAGED_STRUCTURE: u64 = 0x1_0106;
 
+/// ... for pool freed while it holds a live lookaside list (parameter 2:
+/// the list, parameter 3: the block): the kernel's list of lookaside lists
+/// then links freed memory. Driver Verifier checks freed pool for live
+/// kernel objects in the same way (timers, resources); the value is the
+/// model's own.
+pub const LOOKASIDE_FREED_WHILE_LINKED: u64 = 0x1_0107;
+
 /// The byte an entry's bytes past its SList link are filled with while it
 /// sits in a list: a use after its free shows these, not the old value.
 pub const LOOKASIDE_ENTRY_POISON: u8 = 0xCE;
@@ -171,6 +178,11 @@ impl LookasideState {
             ));
         }
         Ok(self.lists.get_mut(&address))
+    }
+
+    /// A live list whose structure starts in `start..start + len`.
+    pub(super) fn live_within(&self, start: usize, len: usize) -> Option<usize> {
+        self.lists.keys().copied().find(|&list| list >= start && list - start < len)
     }
 
     /// The driver's routines of a live list.

@@ -105,11 +105,11 @@ impl PoolState {
     }
 
     /// The live block holding the `size` bytes at `address`: (its start, its
-    /// pool).
-    pub(super) fn block_holding(&self, address: usize, size: usize) -> Option<(usize, PoolKind)> {
+    /// size, its pool).
+    pub(super) fn block_holding(&self, address: usize, size: usize) -> Option<(usize, usize, PoolKind)> {
         let (&start, block) = self.live.range(..=address).next_back()?;
         let end = address.checked_add(size.max(1))?;
-        (end <= start + block.size).then_some((start, block.kind))
+        (end <= start + block.size).then_some((start, block.size, block.kind))
     }
 
     /// Frees a live block after the checks `ExFreePoolWithTag` makes; returns

@@ -100,7 +100,7 @@ unsafe fn initialize(
         if refuse_bad && state.violations.len() > before {
             return Outcome::Refused;
         }
-        if state.pool.block_holding(address, len).is_some_and(|(_, kind)| kind == PoolKind::Paged) {
+        if state.pool.block_holding(address, len).is_some_and(|(_, _, kind)| kind == PoolKind::Paged) {
             state.violation(
                 BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION,
                 [LOOKASIDE_PAGED_STRUCTURE, address as u64, 0, 0],
