@@ -137,7 +137,7 @@ fn huge_sizes_and_alignments_are_clean_errors() {
         assert!(unsafe { allocator.alloc(layout) }.is_null(), "{layout:?}");
     }
     let page = PoolBox::new(Page([1; 4096]), TAG, PoolType::NonPagedNx).unwrap();
-    assert_eq!(&*page as *const Page as usize % 4096, 0);
+    assert_eq!((&*page as *const Page as usize % 4096, page.0[4095]), (0, 1));
     drop(page);
     assert_eq!(kernel.pool_usage().allocations, 0);
     kernel.assert_clean();

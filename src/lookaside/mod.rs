@@ -457,6 +457,40 @@ impl<T, K: ListKind> LookasideList<T, K> {
     /// when it is not initialised, [`NtStatus::INVALID_LEVEL`] above the
     /// pool's maximum IRQL.
     ///
+    /// ```
+    /// # let kernel = wdm_mem::model::Kernel::new();
+    /// use core::pin::Pin;
+    /// use wdm_mem::{lookaside::{LookasideConfig, NPagedLookasideList}, pool_tag};
+    ///
+    /// static LIST: NPagedLookasideList<u64> = NPagedLookasideList::new();
+    /// let list = Pin::static_ref(&LIST);
+    /// list.init(LookasideConfig::new(pool_tag!(b"Doc4")))?;
+    /// core::mem::forget(list.allocate(1)?);
+    /// // In DriverUnload:
+    /// if list.delete().is_err() {
+    ///     // SAFETY: the entry out was leaked with mem::forget; DriverUnload
+    ///     // runs alone.
+    ///     assert_eq!(unsafe { list.delete_abandoning_entries() }?, 1);
+    /// }
+    /// # let report = kernel.finish();
+    /// # assert_eq!(report.violations.len(), 2); // the model's note, and the leaked entry
+    /// # Ok::<(), wdm_mem::NtStatus>(())
+    /// ```
+    ///
+    /// It is `unsafe`: the caller vouches that no entry comes back.
+    ///
+    /// ```compile_fail,E0133
+    /// # let kernel = wdm_mem::model::Kernel::new();
+    /// use core::pin::Pin;
+    /// use wdm_mem::{lookaside::{LookasideConfig, NPagedLookasideList}, pool_tag};
+    ///
+    /// static LIST: NPagedLookasideList<u64> = NPagedLookasideList::new();
+    /// let list = Pin::static_ref(&LIST);
+    /// list.init(LookasideConfig::new(pool_tag!(b"Doc5")))?;
+    /// list.delete_abandoning_entries()?; // error: call to unsafe function
+    /// # Ok::<(), wdm_mem::NtStatus>(())
+    /// ```
+    ///
     /// # Safety
     /// Every entry of this list still out is never used or dropped again
     /// (each was leaked with `mem::forget`, or is leaked by the caller), and
