@@ -60,14 +60,14 @@ impl<T> PoolBox<T> {
         Ok(PoolBox { ptr, tag, pool, _owns: PhantomData })
     }
 
-    /// [`new`](Self::new), pinned: for values the kernel links to, which
-    /// must not move (a [`LookasideList`](crate::lookaside::LookasideList)).
+    /// [`new`](Self::new), pinned: for values that must not move.
     ///
     /// # IRQL
     /// As [`new`](Self::new).
     pub fn pin(value: T, tag: PoolTag, pool: PoolType) -> NtResult<Pin<PoolBox<T>>> {
-        // SAFETY: the value lives in its own pool block, which never moves,
-        // and is dropped in place before the block is freed.
+        // SAFETY: the value lives in its own pool block, which never moves;
+        // `Drop` either drops it in place before freeing the block, or (above
+        // the pool's IRQL) does neither: the block is never freed then.
         Self::new(value, tag, pool).map(|boxed| unsafe { Pin::new_unchecked(boxed) })
     }
 
