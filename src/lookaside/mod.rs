@@ -27,13 +27,16 @@
 //! successful deletion frees that block. Where the Rust value lives (a
 //! `static`, the stack, a paged [`PoolBox`](crate::pool::PoolBox), a device
 //! extension) therefore does not matter to the kernel: a kernel stack that is
-//! swapped out, or paged pool, never holds a kernel structure.
+//! swapped out, or paged pool, never holds a kernel structure. The cost: one
+//! pool allocation per [`init`](LookasideList::init), and one pointer load
+//! (from the list's own cache line, next to its state) per operation.
 //!
 //! A list is created uninitialised by the `const fn` [`LookasideList::new`]
 //! and used through `Pin<&Self>` (`core::pin::pin!`, a `static` through
-//! [`Pin::static_ref`], a pinned pool box): the list stays at one address
-//! while entries borrow it. [`LookasideList::init`] takes `Pin<&Self>` so
-//! that a `static` can be initialised in `DriverEntry`. Its state is
+//! [`Pin::static_ref`], a pinned pool box), so that it stays at one address
+//! from its initialisation to its deletion; the pin is no longer what keeps
+//! the kernel structure in place (its own block does). [`LookasideList::init`]
+//! takes `Pin<&Self>` so that a `static` can be initialised in `DriverEntry`. Its state is
 //! checked: using a list that is not initialised is
 //! [`NtStatus::INVALID_DEVICE_STATE`].
 //!
