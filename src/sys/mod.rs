@@ -51,6 +51,10 @@ pub use cr8::*;
 mod paging;
 #[cfg(not(wdm_provider = "model"))]
 pub use paging::*;
+#[cfg(not(wdm_provider = "model"))]
+mod pool_hooks;
+#[cfg(not(wdm_provider = "model"))]
+pub use pool_hooks::*;
 // READ_REGISTER_*/WRITE_REGISTER_*: the model routes them to its devices.
 #[cfg(not(wdm_provider = "model"))]
 mod register;

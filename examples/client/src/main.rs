@@ -196,6 +196,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("lookaside_non_paged_reuse", lookaside_checks::lookaside_non_paged_reuse),
     ("lookaside_paged_reuse", lookaside_checks::lookaside_paged_reuse),
     ("lookaside_ex_reuse_or_absent", lookaside_checks::lookaside_ex_reuse_or_absent),
+    ("lookaside_abandon_leaked_entries", lookaside_checks::lookaside_abandon_leaked_entries),
     ("lookaside_bad_requests", lookaside_checks::lookaside_bad_requests),
     ("memory_non_cached", memory_checks::memory_non_cached),
     ("memory_contiguous_or_unavailable", memory_checks::memory_contiguous_or_unavailable),

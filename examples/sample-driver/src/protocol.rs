@@ -175,6 +175,12 @@ pub const LOOKASIDE_NON_PAGED: u32 = 0;
 pub const LOOKASIDE_PAGED: u32 = 1;
 /// ... its `LOOKASIDE_LIST_EX` (non-paged entries).
 pub const LOOKASIDE_EX: u32 = 2;
+/// ... a scratch `NPAGED_LOOKASIDE_LIST` whose Rust value lives in paged
+/// pool: `count` entries are leaked (`rounds` must be 1), `delete` must
+/// refuse, `delete_abandoning_entries` deletes it; the driver then frees the
+/// abandoned entries itself (plain pool blocks). The reply's `entries_out`
+/// is the number abandoned, `contents_ok` 1 when all went as documented.
+pub const LOOKASIDE_SCRATCH_ABANDON: u32 = 3;
 /// The most entries one request may hold at once.
 pub const LOOKASIDE_MAX_COUNT: u32 = 16;
 /// The size of the lists' entries.

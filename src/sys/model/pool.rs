@@ -1,9 +1,15 @@
 //! The model's pools: real memory, accounted per tag and per pool, checked
 //! like Driver Verifier's special pool checks.
+//!
+//! Each block has pages of its own (on Linux, an anonymous mapping rounded up
+//! to whole pages), so that a freed block can be made inaccessible at once:
+//! its bytes are poisoned ([`FREED_POOL_POISON`]) and its pages protected
+//! `PROT_NONE`, and they stay reserved for the next [`QUARANTINE`] frees, so
+//! that a use after free faults (SIGSEGV) instead of reading a later block.
+//! Elsewhere, blocks come from the host's allocator and are only poisoned.
 
 use std::{
-    alloc::{Layout, alloc, alloc_zeroed, dealloc},
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{BTreeMap, HashSet, VecDeque},
     format,
     vec::Vec,
 };
@@ -55,46 +61,55 @@ pub struct PoolUsage {
     pub blocks: Vec<PoolBlock>,
 }
 
+/// The byte a freed block is filled with before its pages are protected.
+pub const FREED_POOL_POISON: u8 = 0xDF;
+/// The byte a block allocated without zeroing is filled with.
+const UNINITIALIZED_POOL: u8 = 0xA5;
+/// The largest block the model's pools hand out: larger requests fail
+/// (NULL), as they would on most machines.
+pub const LARGEST_BLOCK: usize = 1 << 32;
+/// How many freed blocks stay reserved and inaccessible before their pages
+/// are given back to the host.
+pub const QUARANTINE: usize = 1024;
+
 struct Block {
     size: usize,
     tag: u32,
     kind: PoolKind,
-    layout: Layout,
+    pages: host::Pages,
 }
 
 /// The pools of one session.
 #[derive(Default)]
 pub(super) struct PoolState {
-    live: HashMap<usize, Block>,
+    live: BTreeMap<usize, Block>,
     freed: HashSet<usize>,
-}
-
-/// x64 pool blocks are 16-byte aligned; page-sized and larger ones start on a
-/// page.
-fn block_layout(size: usize) -> Option<Layout> {
-    let page = crate::sys::PAGE_SIZE as usize;
-    let align = if size >= page { page } else { 16 };
-    Layout::from_size_align(size, align).ok()
+    quarantine: VecDeque<host::Pages>,
 }
 
 impl PoolState {
     /// Allocates a block (the caller has checked IRQL, size and tag).
     pub(super) fn allocate(&mut self, size: usize, tag: u32, kind: PoolKind, zeroed: bool) -> usize {
-        let Some(layout) = block_layout(size) else { return 0 };
-        // SAFETY: `layout` has a non-zero size (callers refuse size 0).
-        let address = unsafe { if zeroed { alloc_zeroed(layout) } else { alloc(layout) } } as usize;
-        if address == 0 {
-            return 0;
-        }
+        let Some(pages) = host::Pages::new(size) else { return 0 };
+        let address = pages.address();
+        // Pool contents are whatever was there before: make reliance on
+        // zeroes visible.
         if !zeroed {
-            // Pool contents are whatever was there before: make reliance on
-            // zeroes visible.
-            // SAFETY: `address` points to `size` bytes just allocated.
-            unsafe { std::ptr::write_bytes(address as *mut u8, 0xA5, size) };
+            // SAFETY: `address` points to `size` writable bytes just
+            // allocated (fresh pages are zero already).
+            unsafe { std::ptr::write_bytes(address as *mut u8, UNINITIALIZED_POOL, size) };
         }
         self.freed.remove(&address);
-        self.live.insert(address, Block { size, tag, kind, layout });
+        self.live.insert(address, Block { size, tag, kind, pages });
         address
+    }
+
+    /// The live block holding the `size` bytes at `address`: (its start, its
+    /// size, its pool).
+    pub(super) fn block_holding(&self, address: usize, size: usize) -> Option<(usize, usize, PoolKind)> {
+        let (&start, block) = self.live.range(..=address).next_back()?;
+        let end = address.checked_add(size.max(1))?;
+        (end <= start + block.size).then_some((start, block.size, block.kind))
     }
 
     /// Frees a live block after the checks `ExFreePoolWithTag` makes; returns
@@ -129,9 +144,16 @@ impl PoolState {
             }
         }
         let block = self.live.remove(&address).expect("looked up above");
-        // SAFETY: `address` was allocated with `block.layout` and not freed.
-        unsafe { dealloc(address as *mut u8, block.layout) };
+        // SAFETY: the block's `size` bytes are live and no longer the
+        // driver's.
+        unsafe { std::ptr::write_bytes(address as *mut u8, FREED_POOL_POISON, block.size) };
         self.freed.insert(address);
+        if let Some(inaccessible) = block.pages.make_inaccessible() {
+            self.quarantine.push_back(inaccessible);
+            if self.quarantine.len() > QUARANTINE {
+                self.quarantine.pop_front();
+            }
+        }
         Ok(())
     }
 
@@ -184,9 +206,107 @@ impl PoolState {
                 blocks.join(", ")
             ),
         ));
-        for (address, block) in self.live.drain() {
-            // SAFETY: every live block was allocated with its layout.
-            unsafe { dealloc(address as *mut u8, block.layout) };
+        self.live.clear();
+    }
+}
+
+/// The host memory of the model's pool blocks.
+mod host {
+    /// Whole pages of their own, given back to the host when dropped.
+    ///
+    /// # Invariants
+    /// `address..address + len` is an anonymous read-write mapping (or, after
+    /// [`make_inaccessible`](Self::make_inaccessible), a `PROT_NONE` one)
+    /// that this value owns.
+    #[cfg(target_os = "linux")]
+    pub(super) struct Pages {
+        address: usize,
+        len: usize,
+    }
+
+    #[cfg(target_os = "linux")]
+    impl Pages {
+        /// At least `size` (non-zero) bytes, page-aligned (so 16-aligned, as
+        /// x64 pool blocks are); `None` if the host has no room.
+        pub(super) fn new(size: usize) -> Option<Pages> {
+            let page = crate::sys::PAGE_SIZE as usize;
+            if size > super::LARGEST_BLOCK {
+                return None;
+            }
+            let len = size.checked_next_multiple_of(page)?;
+            // SAFETY: a fresh anonymous mapping, at an address the host
+            // chooses: nothing else is affected.
+            let address = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            (address != libc::MAP_FAILED).then_some(Pages { address: address as usize, len })
+        }
+
+        pub(super) fn address(&self) -> usize {
+            self.address
+        }
+
+        /// Protects the pages `PROT_NONE`: they stay reserved (so no later
+        /// block lands there) until the returned value is dropped.
+        pub(super) fn make_inaccessible(self) -> Option<Pages> {
+            // SAFETY: the mapping is this value's own (invariant).
+            unsafe { libc::mprotect(self.address as *mut libc::c_void, self.len, libc::PROT_NONE) };
+            Some(self)
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    impl Drop for Pages {
+        fn drop(&mut self) {
+            // SAFETY: the mapping is this value's own and nothing uses it
+            // any more (a live block is dropped only at unload).
+            unsafe { libc::munmap(self.address as *mut libc::c_void, self.len) };
+        }
+    }
+
+    /// Without `mmap`: the host allocator's memory, poisoned when freed.
+    #[cfg(not(target_os = "linux"))]
+    pub(super) struct Pages {
+        address: usize,
+        layout: std::alloc::Layout,
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    impl Pages {
+        pub(super) fn new(size: usize) -> Option<Pages> {
+            let page = crate::sys::PAGE_SIZE as usize;
+            if size > super::LARGEST_BLOCK {
+                return None;
+            }
+            let align = if size >= page { page } else { 16 };
+            let layout = std::alloc::Layout::from_size_align(size, align).ok()?;
+            // SAFETY: `layout` has a non-zero size (callers refuse size 0).
+            let address = unsafe { std::alloc::alloc(layout) } as usize;
+            (address != 0).then_some(Pages { address, layout })
+        }
+
+        pub(super) fn address(&self) -> usize {
+            self.address
+        }
+
+        /// Nothing to protect with: the memory goes back to the host now.
+        pub(super) fn make_inaccessible(self) -> Option<Pages> {
+            None
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    impl Drop for Pages {
+        fn drop(&mut self) {
+            // SAFETY: allocated with this layout, freed once.
+            unsafe { std::alloc::dealloc(self.address as *mut u8, self.layout) };
         }
     }
 }
