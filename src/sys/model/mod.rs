@@ -17,6 +17,7 @@ mod memory;
 mod memory_file;
 mod paging;
 mod pool;
+mod process;
 mod section;
 mod verifier;
 
@@ -31,4 +32,5 @@ pub use mdl::{MDL_BAD_UNMAP, MDL_LEAKED, MDL_NOT_MODELLED, UserRange};
 pub use memory::{MEMORY_BAD_FREE, MEMORY_LEAKED, PHYSICAL_MEMORY};
 pub use paging::PageableSection;
 pub use pool::{PoolBlock, PoolUsage};
+pub use process::UserProcess;
 pub use verifier::{BugCheck, Report, Violation};
