@@ -85,6 +85,9 @@ fn bad_ranges_get_the_statuses_windows_returns() {
         (2 * KB64, 0, NtStatus::INVALID_VIEW_SIZE),
         (KB64, KB64 as usize + 1, NtStatus::INVALID_VIEW_SIZE),
         (u64::MAX, 0, NtStatus::INVALID_VIEW_SIZE),
+        (0, usize::MAX, NtStatus::INVALID_VIEW_SIZE),
+        (KB64, usize::MAX, NtStatus::INVALID_VIEW_SIZE),
+        (u64::MAX - KB64 + 1, usize::MAX, NtStatus::INVALID_VIEW_SIZE),
     ];
     for (offset, size, expected) in cases {
         assert_eq!(section.map::<ReadOnly>(offset, size).unwrap_err(), expected, "offset {offset:#x} size {size:#x}");
@@ -177,6 +180,9 @@ fn an_exclusive_view_is_a_slice_with_typed_access() {
     assert!(misaligned.is_error());
     assert_eq!(view.get::<u64>(9_996).unwrap_err(), NtStatus::INVALID_PARAMETER);
     assert_eq!(&view[..3], b"abc");
+    assert_eq!(view.get::<u8>(usize::MAX).unwrap_err(), NtStatus::INVALID_PARAMETER);
+    assert_eq!(view.read_bytes(usize::MAX - 1, &mut [0; 4]).unwrap_err(), NtStatus::INVALID_PARAMETER);
+    assert_eq!(view.write_bytes(9_999, &[0; 2]).unwrap_err(), NtStatus::INVALID_PARAMETER);
     view.unmap().unwrap();
     let named = Section::builder().size(4096).named(object_name!("\\BaseNamedObjects\\NotExclusive"));
     assert_eq!(named.map_exclusive::<ReadOnly>().unwrap_err(), NtStatus::INVALID_PARAMETER);

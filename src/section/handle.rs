@@ -3,8 +3,7 @@
 use core::ptr::null_mut;
 
 use super::{
-    BackingFile, Exclusive, ObjectName, SecurityDescriptor, SystemProtection, SystemView, UserView,
-    ViewProtection,
+    BackingFile, Exclusive, ObjectName, SecurityDescriptor, SystemProtection, SystemView, UserView, ViewProtection,
 };
 use crate::{Irql, NtResult, NtStatus, sys};
 

@@ -69,7 +69,7 @@ impl<'a> SecurityDescriptor<'a> {
     /// # IRQL
     /// Any: no kernel call, no pageable memory touched.
     pub fn from_self_relative(bytes: &'a [u8]) -> NtResult<SecurityDescriptor<'a>> {
-        if !(bytes.as_ptr() as usize).is_multiple_of(4) {
+        if (bytes.as_ptr() as usize) % 4 != 0 {
             return Err(NtStatus::from_raw(0xC000_02C5_u32 as i32));
         }
         check(bytes).ok_or(NtStatus::INVALID_PARAMETER)?;
@@ -115,7 +115,7 @@ fn acl(bytes: &[u8], at: usize) -> Option<()> {
     let size = usize::from(u16_at(bytes, at.checked_add(2)?)?);
     let count = u16_at(bytes, at.checked_add(4)?)?;
     let end = at.checked_add(size)?;
-    if !(revision == 2 || revision == 4) || size < 8 || end > bytes.len() || !size.is_multiple_of(4) {
+    if !(revision == 2 || revision == 4) || size < 8 || end > bytes.len() || size % 4 != 0 {
         return None;
     }
     let acl = &bytes[..end];
@@ -125,7 +125,7 @@ fn acl(bytes: &[u8], at: usize) -> Option<()> {
         let ace_size = usize::from(u16_at(acl, ace.checked_add(2)?)?);
         let ace_end = ace.checked_add(ace_size)?;
         // ACCESS_ALLOWED, ACCESS_DENIED, SYSTEM_AUDIT, SYSTEM_ALARM: mask + SID.
-        if kind > 3 || ace_size < 8 || !ace_size.is_multiple_of(4) || ace_end > end {
+        if kind > 3 || ace_size < 8 || ace_size % 4 != 0 || ace_end > end {
             return None;
         }
         if 8 + sid(&acl[..ace_end], ace + 8)? > ace_size {
@@ -149,7 +149,7 @@ fn check(bytes: &[u8]) -> Option<()> {
         let offset = u32_at(bytes, field)?;
         match offset {
             0 => Some(None),
-            offset if offset < HEADER || !offset.is_multiple_of(4) => None,
+            offset if offset < HEADER || offset % 4 != 0 => None,
             offset => Some(Some(offset)),
         }
     };

@@ -156,8 +156,11 @@ impl<A: SystemProtection> SystemView<A, Shared> {
     pub(super) fn map(handle: sys::HANDLE, len: usize) -> NtResult<Self> {
         Irql::ensure_at_most(Irql::PASSIVE)?;
         let routines = routines()?;
-        let access =
-            if A::PAGE == sys::PAGE_READWRITE { sys::SECTION_MAP_READ | sys::SECTION_MAP_WRITE } else { sys::SECTION_MAP_READ };
+        let access = if A::PAGE == sys::PAGE_READWRITE {
+            sys::SECTION_MAP_READ | sys::SECTION_MAP_WRITE
+        } else {
+            sys::SECTION_MAP_READ
+        };
         let mut object = core::ptr::null_mut();
         // SAFETY: `handle` is an open kernel handle borrowed for the call;
         // the type is the kernel's section type; valid out-pointer.
@@ -178,7 +181,8 @@ impl<A: SystemProtection> SystemView<A, Shared> {
         // SAFETY: `object` is a referenced section object; valid out-pointers;
         // PASSIVE_LEVEL.
         let status = NtStatus::from_raw(unsafe { (routines.map)(object.as_ptr(), &mut base, &mut size) });
-        let mapped = status.result().and_then(|()| NonNull::new(base.cast::<u8>()).ok_or(NtStatus::INSUFFICIENT_RESOURCES));
+        let mapped =
+            status.result().and_then(|()| NonNull::new(base.cast::<u8>()).ok_or(NtStatus::INSUFFICIENT_RESOURCES));
         let base = match mapped {
             Ok(base) => base,
             Err(error) => {

@@ -302,7 +302,9 @@ fn map_user(handle: sys::HANDLE, offset: u64, size: usize, page: u32) -> NtResul
 /// `mapped` bytes: never more than `mapped`, never an underflow (a section
 /// that is smaller than believed gives what was mapped).
 pub(super) fn view_len(size: usize, section_size: Option<u64>, offset: u64, mapped: usize) -> usize {
-    let to_end = section_size.and_then(|total| total.checked_sub(offset)).map(|rest| usize::try_from(rest).unwrap_or(usize::MAX));
+    let to_end = section_size
+        .and_then(|total| total.checked_sub(offset))
+        .map(|rest| usize::try_from(rest).unwrap_or(usize::MAX));
     match (size, to_end) {
         (0, Some(rest)) => rest.min(mapped),
         (0, None) => mapped,
@@ -319,4 +321,26 @@ fn unmap_user(base: NonNull<u8>, process: &OwningProcess) -> NtResult<()> {
     // current process (checked), and it is unmapped only here.
     let status = unsafe { sys::ZwUnmapViewOfSection(sys::ZwCurrentProcess(), base.as_ptr().cast()) };
     NtStatus::from_raw(status).result()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::view_len;
+
+    #[test]
+    fn view_len_never_overflows_nor_exceeds_the_mapping() {
+        let cases = [
+            // (size, section size, offset, mapped) -> len
+            ((0, Some(8192), 4096, 4096), 4096),
+            ((0, Some(4096), 65536, 65536), 65536), // a section larger than believed
+            ((0, Some(u64::MAX), 0, 4096), 4096),
+            ((0, Some(0), u64::MAX, 4096), 4096),
+            ((0, None, u64::MAX, 8192), 8192),
+            ((usize::MAX, Some(4096), 0, 4096), 4096),
+            ((100, Some(u64::MAX), u64::MAX, 4096), 100),
+        ];
+        for ((size, section, offset, mapped), len) in cases {
+            assert_eq!(view_len(size, section, offset, mapped), len, "{size:#x} {section:?} {offset:#x} {mapped:#x}");
+        }
+    }
 }

@@ -19,9 +19,9 @@
 //! only Wine's ntoskrnl has, so that the crate can refuse system-space views
 //! there instead of calling the stub.
 
-use super::{HANDLE, LARGE_INTEGER, NTSTATUS, PSIZE_T, PVOID, RuntimeRoutine, SIZE_T, ULONG, utf16};
 #[cfg(not(wdm_provider = "model"))]
 use super::{ACCESS_MASK, KPROCESSOR_MODE};
+use super::{HANDLE, LARGE_INTEGER, NTSTATUS, PSIZE_T, PVOID, RuntimeRoutine, SIZE_T, ULONG, utf16};
 
 /// `OBJ_FORCE_ACCESS_CHECK`: check the caller's access to the object even
 /// though the open is made from kernel mode.

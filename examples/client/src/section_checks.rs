@@ -1,6 +1,7 @@
-//! Checks of the section IOCTLs: three coherent views of one section, the
-//! statuses Windows returns for bad input, and a named section created by the
-//! driver and read here through `OpenFileMappingW`.
+//! Checks of the section IOCTLs: three coherent views of one section, an
+//! exclusive system-space view (refused under Wine), the statuses Windows
+//! returns for bad input, and a named section created by the driver and read
+//! here through `OpenFileMappingW`.
 
 use crate::protocol::{
     IOCTL_SECTION_PUBLISH, IOCTL_SECTION_ROUNDTRIP, IOCTL_SECTION_UNPUBLISH, SECTION_MESSAGE, SECTION_USER_NAME,
@@ -14,6 +15,8 @@ pub const MAPPED_ALIGNMENT: i32 = 0xC000_0220_u32 as i32;
 pub const INVALID_VIEW_SIZE: i32 = 0xC000_001F_u32 as i32;
 pub const SECTION_PROTECTION: i32 = 0xC000_004E_u32 as i32;
 pub const INVALID_PARAMETER_4: i32 = 0xC000_00F3_u32 as i32;
+/// `STATUS_NOT_SUPPORTED`: what a system-space view is under Wine.
+pub const NOT_SUPPORTED: i32 = 0xC000_00BB_u32 as i32;
 
 const KB64: u64 = 0x1_0000;
 
@@ -25,15 +28,25 @@ fn request(section_size: u64, view_offset: u64, view_size: u64, read_only_sectio
     SectionRequest { section_size, view_offset, view_size, read_only_section, fill: 0xA7, reserved: [0; 3] }
 }
 
-/// Three views of a 128 KiB section: the read-only view at 64 KiB sees the
-/// read-write view's write; the write-copy view's write stays private.
+/// Three user views of a 128 KiB section: the read-only view at 64 KiB sees
+/// the read-write view's write; the write-copy view's write stays private.
+/// The exclusive system-space view works, except under Wine, where it is
+/// `STATUS_NOT_SUPPORTED`.
 pub fn section_views_coherent(driver: &dyn Driver) -> Result<String, String> {
     let reply = roundtrip(driver, request(2 * KB64, KB64, 100, 0))?;
     expect("status", reply.status, 0)?;
     expect("coherent", reply.coherent, 1)?;
     expect("write_copy_private", reply.write_copy_private, 1)?;
     expect("mapped_size", reply.mapped_size, 4096)?;
-    Ok("rw->ro coherent, write-copy private, 100-byte view mapped as 4096".into())
+    let system = match driver.kernel_is_wine() {
+        Some(true) => NOT_SUPPORTED,
+        Some(false) => 0,
+        None if reply.system_view_status == NOT_SUPPORTED => NOT_SUPPORTED,
+        None => 0,
+    };
+    expect("system_view_status", reply.system_view_status as u32, system as u32)?;
+    let system = if system == 0 { "system view used as a slice" } else { "system view STATUS_NOT_SUPPORTED (Wine)" };
+    Ok(format!("rw->ro coherent, write-copy private, 100-byte view mapped as 4096; {system}"))
 }
 
 /// Bad input gives the status Windows returns, and nothing else happens.

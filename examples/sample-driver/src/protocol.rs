@@ -119,8 +119,10 @@ pub struct SectionReply {
     pub coherent: u32,
     /// 1 if a write through the write-copy view stayed out of the section.
     pub write_copy_private: u32,
-    /// Padding.
-    pub reserved: u32,
+    /// NTSTATUS of an exclusive system-space view (`map_exclusive`) written
+    /// and read back through its slice: 0 on Windows,
+    /// `STATUS_NOT_SUPPORTED` under Wine (its system-space routines are stubs).
+    pub system_view_status: i32,
     /// What the kernel mapped for the read-only view (page multiple).
     pub mapped_size: u64,
 }

@@ -1,5 +1,12 @@
 //! The section IOCTLs: a section with three views (coherence, write-copy),
-//! and a named section the user-mode client opens.
+//! an exclusive system-space view, and a named section the user-mode client
+//! opens.
+//!
+//! The three views are user views: mapped into the process the request runs
+//! in (under Wine: `winedevice.exe`, where the driver runs), touched only
+//! through the crate's copies under SEH. The system-space view works on
+//! Windows; under Wine it is refused with `STATUS_NOT_SUPPORTED`, which the
+//! reply carries and the client checks.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -49,9 +56,19 @@ fn roundtrip(input: &SectionRequest) -> NtResult<SectionReply> {
         status: NtStatus::SUCCESS.to_raw(),
         coherent: coherent.into(),
         write_copy_private: write_copy_private.into(),
-        reserved: 0,
+        system_view_status: NtStatus::from(system_view(input.fill)).to_raw(),
         mapped_size: reader.mapped_size() as u64,
     })
+}
+
+/// An exclusive system-space view: the only mapping of an anonymous
+/// section, used as a plain slice.
+fn system_view(fill: u8) -> NtResult<()> {
+    let mut view = Section::builder().size(4096).map_exclusive::<ReadWrite>()?;
+    view[..16].fill(fill);
+    let same = view[..16].iter().all(|&byte| byte == fill);
+    view.unmap()?;
+    if same { Ok(()) } else { Err(NtStatus::DATA_ERROR) }
 }
 
 /// IOCTL_SECTION_PUBLISH.

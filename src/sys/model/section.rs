@@ -280,7 +280,13 @@ impl ObjectState {
     /// `address` be read (or written): else `STATUS_ACCESS_VIOLATION`, what
     /// a touch would raise. A range that is not inside one view of the
     /// process is a violation too (the model knows no other user memory).
-    pub(super) fn check_user_access(&self, process: u64, address: usize, len: usize, write: bool) -> Result<(), NtStatus> {
+    pub(super) fn check_user_access(
+        &self,
+        process: u64,
+        address: usize,
+        len: usize,
+        write: bool,
+    ) -> Result<(), NtStatus> {
         if len == 0 {
             return Ok(());
         }
@@ -303,7 +309,13 @@ impl ObjectState {
 
     /// `process` changes the protection of `len` bytes at `address` of one
     /// of its views (`VirtualProtect`).
-    pub(super) fn user_protect(&mut self, process: u64, address: usize, len: usize, protection: u32) -> Result<(), NtStatus> {
+    pub(super) fn user_protect(
+        &mut self,
+        process: u64,
+        address: usize,
+        len: usize,
+        protection: u32,
+    ) -> Result<(), NtStatus> {
         use crate::sys::{PAGE_NOACCESS, PAGE_READONLY, PAGE_READWRITE};
         let (base, _) = self.user_view(process, address, len.max(1)).ok_or(NtStatus::INVALID_PARAMETER)?;
         let view = self.views.get_mut(&base).expect("just found");
@@ -361,7 +373,8 @@ impl ObjectState {
     /// One more reference to the section object of a handle; its pointer.
     pub(super) fn reference_section(&mut self, section: Arc<SectionObject>) -> usize {
         let pointer = Arc::as_ptr(&section) as usize;
-        let entry = self.references.entry(pointer).or_insert(Reference { object: Referenced::Section(section), count: 0 });
+        let entry =
+            self.references.entry(pointer).or_insert(Reference { object: Referenced::Section(section), count: 0 });
         entry.count += 1;
         pointer
     }
@@ -422,7 +435,8 @@ impl ObjectState {
             let (len, space, what) = (view.len, view.space, describe(&view.section));
             // A view its process's exit unmapped is the kernel's to clean up
             // (the driver's reference to the process shows if it leaked).
-            let exited = matches!(space, Space::User(process) if process != SYSTEM_PROCESS && !self.processes.alive(process));
+            let exited =
+                matches!(space, Space::User(process) if process != SYSTEM_PROCESS && !self.processes.alive(process));
             if !exited {
                 violations.push(leak(
                     LEAKED_VIEW,

@@ -23,12 +23,12 @@ use crate::{
     NtStatus,
     sys::{
         ACCESS_MASK, FILE_CREATE, FILE_CREATED, FILE_OPEN, FILE_OPEN_IF, FILE_OPENED, FILE_OVERWRITE_IF,
-        FILE_OVERWRITTEN, FILE_SUPERSEDE, GENERIC_WRITE, HANDLE, MM_ALLOCATION_GRANULARITY, NTSTATUS, OBJ_OPENIF,
-        PAGE_NOACCESS, PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY, PHANDLE, PIO_STATUS_BLOCK, PLARGE_INTEGER,
-        POBJECT_ATTRIBUTES, PSIZE_T, PVOID, SEC_COMMIT, SEC_FILE, SEC_RESERVE, SECTION_BASIC_INFORMATION,
-        SECTION_INHERIT, SECTION_MAP_READ, SECTION_MAP_WRITE, SECTION_QUERY, SIZE_T, ULONG, ULONG_PTR,
-        OBJ_FORCE_ACCESS_CHECK, PFN_MM_MAP_VIEW_IN_SYSTEM_SPACE, PFN_MM_UNMAP_VIEW_IN_SYSTEM_SPACE,
-        PFN_ZW_QUERY_SECTION, KPROCESSOR_MODE, ZwCurrentProcess,
+        FILE_OVERWRITTEN, FILE_SUPERSEDE, GENERIC_WRITE, HANDLE, KPROCESSOR_MODE, MM_ALLOCATION_GRANULARITY, NTSTATUS,
+        OBJ_FORCE_ACCESS_CHECK, OBJ_OPENIF, PAGE_NOACCESS, PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY,
+        PFN_MM_MAP_VIEW_IN_SYSTEM_SPACE, PFN_MM_UNMAP_VIEW_IN_SYSTEM_SPACE, PFN_ZW_QUERY_SECTION, PHANDLE,
+        PIO_STATUS_BLOCK, PLARGE_INTEGER, POBJECT_ATTRIBUTES, PSIZE_T, PVOID, SEC_COMMIT, SEC_FILE, SEC_RESERVE,
+        SECTION_BASIC_INFORMATION, SECTION_INHERIT, SECTION_MAP_READ, SECTION_MAP_WRITE, SECTION_QUERY, SIZE_T, ULONG,
+        ULONG_PTR, ZwCurrentProcess,
     },
 };
 
@@ -532,7 +532,7 @@ pub unsafe extern "system" fn ObReferenceObjectByHandle(
             return status(NtStatus::INVALID_HANDLE);
         };
         let section = match handle.object {
-            Object::Section(section) if object_type as *const u64 == &SECTION_OBJECT_TYPE as *const u64 => section,
+            Object::Section(section) if core::ptr::eq(object_type as *const u64, &SECTION_OBJECT_TYPE) => section,
             _ => return status(NtStatus::OBJECT_TYPE_MISMATCH),
         };
         if desired_access & !handle.access != 0 {
@@ -606,7 +606,7 @@ unsafe extern "system" fn mm_map_view_in_system_space(
     view_size: PSIZE_T,
 ) -> NTSTATUS {
     // SAFETY: valid in/out pointer.
-    let requested = unsafe { *view_size } as u64;
+    let requested: u64 = unsafe { *view_size };
     with_state(|state| {
         if irql_above(state, "MmMapViewInSystemSpace", 1) {
             return status(NtStatus::INVALID_LEVEL);
@@ -659,9 +659,7 @@ pub(super) fn section_export(name: &str) -> Option<usize> {
     match name {
         "ZwQuerySection" => Some(zw_query_section as PFN_ZW_QUERY_SECTION as usize),
         "MmMapViewInSystemSpace" => Some(mm_map_view_in_system_space as PFN_MM_MAP_VIEW_IN_SYSTEM_SPACE as usize),
-        "MmUnmapViewInSystemSpace" => {
-            Some(mm_unmap_view_in_system_space as PFN_MM_UNMAP_VIEW_IN_SYSTEM_SPACE as usize)
-        }
+        "MmUnmapViewInSystemSpace" => Some(mm_unmap_view_in_system_space as PFN_MM_UNMAP_VIEW_IN_SYSTEM_SPACE as usize),
         "MmSectionObjectType" => Some(&MM_SECTION_OBJECT_TYPE as *const &u64 as usize),
         _ => None,
     }
