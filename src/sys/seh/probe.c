@@ -36,6 +36,13 @@
 #define STATUS_DATATYPE_MISALIGNMENT_ERROR ((NTSTATUS)0xC00002C5L)
 #endif
 
+/* The __except filter: records the exception code and handles the exception.
+ * The code is read in the filter, from the exception record, rather than in
+ * the handler block: there GetExceptionCode() reads the value the unwind
+ * hands over in RAX, which Windows' __C_specific_handler sets to the code but
+ * Wine's (ntdll, msvcrt) leaves 0, which would read as STATUS_SUCCESS. */
+#define WDM_MEM_CATCH(code) ((code) = GetExceptionCode(), EXCEPTION_EXECUTE_HANDLER)
+
 /* The exception code `code` as an error status: itself when it is an error;
  * the error twin of the alignment warning; STATUS_ACCESS_VIOLATION for any
  * other success, informational or warning code (a guard page, a breakpoint,
@@ -61,30 +68,33 @@ static __attribute__((noinline)) void wdm_mem_movsb(PVOID dst, const VOID *src, 
 
 NTSTATUS wdm_mem_probe_and_lock_pages(PMDL Mdl, KPROCESSOR_MODE AccessMode, LOCK_OPERATION Operation)
 {
+    NTSTATUS code = STATUS_SUCCESS;
     __try {
         MmProbeAndLockPages(Mdl, AccessMode, Operation);
-    } __except (EXCEPTION_EXECUTE_HANDLER) {
-        return wdm_mem_exception_status(GetExceptionCode());
+    } __except (WDM_MEM_CATCH(code)) {
+        return wdm_mem_exception_status(code);
     }
     return STATUS_SUCCESS;
 }
 
 NTSTATUS wdm_mem_copy_from_user(PVOID Destination, const VOID *UserSource, SIZE_T Length)
 {
+    NTSTATUS code = STATUS_SUCCESS;
     __try {
         wdm_mem_movsb(Destination, UserSource, Length);
-    } __except (EXCEPTION_EXECUTE_HANDLER) {
-        return wdm_mem_exception_status(GetExceptionCode());
+    } __except (WDM_MEM_CATCH(code)) {
+        return wdm_mem_exception_status(code);
     }
     return STATUS_SUCCESS;
 }
 
 NTSTATUS wdm_mem_copy_to_user(PVOID UserDestination, const VOID *Source, SIZE_T Length)
 {
+    NTSTATUS code = STATUS_SUCCESS;
     __try {
         wdm_mem_movsb(UserDestination, Source, Length);
-    } __except (EXCEPTION_EXECUTE_HANDLER) {
-        return wdm_mem_exception_status(GetExceptionCode());
+    } __except (WDM_MEM_CATCH(code)) {
+        return wdm_mem_exception_status(code);
     }
     return STATUS_SUCCESS;
 }
