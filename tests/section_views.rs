@@ -241,9 +241,15 @@ fn reserved_pages_fault_until_the_process_commits_them() {
         view.write(0, &1u32).unwrap();
         assert_eq!(second.read::<u32>(0).unwrap(), 1, "committed for every view of the section");
         assert_eq!(view.write(4096, &1u32).unwrap_err(), NtStatus::ACCESS_VIOLATION, "the next page is not");
+        view.commit(4096, 1).unwrap();
+        view.write(4096, &2u32).unwrap();
+        assert_eq!(second.read::<u32>(4096).unwrap(), 2, "the driver committed the second page");
+        assert_eq!(view.commit(usize::MAX, 2).unwrap_err(), NtStatus::INVALID_PARAMETER);
+        assert_eq!(view.commit(0, KB64 as usize + 1).unwrap_err(), NtStatus::INVALID_PARAMETER);
         drop(std::mem::replace(&mut second, section.map::<ReadOnly>(0, 0).unwrap()));
         assert_eq!(second.read::<u32>(0).unwrap(), 1, "a new view sees the committed page");
     });
+    assert_eq!(view.commit(0, 1).unwrap_err(), NtStatus::NOT_MAPPED_VIEW, "from the System process");
     app.run(|| drop((view, second)));
     drop(section);
     kernel.assert_clean();
@@ -308,5 +314,25 @@ fn a_named_section_with_a_system_only_descriptor_is_closed_to_user_requesters() 
     // SAFETY: reading plain integers as bytes.
     let bytes = unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<u8>(), 32) };
     assert_eq!(SecurityDescriptor::from_self_relative(bytes).unwrap_err(), NtStatus::INVALID_PARAMETER);
+    kernel.assert_clean();
+}
+
+#[test]
+fn huge_sizes_and_names_are_refused_cleanly() {
+    let kernel = Kernel::new();
+    kernel.create_file("\\??\\C:\\huge.bin", b"data");
+    let file = wdm_mem::section::BackingFile::open(
+        object_name!("\\??\\C:\\huge.bin"),
+        wdm_mem::section::FileAccess::ReadWrite,
+    )
+    .unwrap();
+    for size in [u64::MAX, i64::MAX as u64 + 1] {
+        let huge = Section::builder().backed_by(&file).size(size).create();
+        assert_eq!(huge.unwrap_err(), NtStatus::SECTION_TOO_BIG, "{size:#x}");
+    }
+    let long = vec![u16::from(b'a'); 32_768];
+    assert_eq!(ObjectName::new(&long).unwrap_err(), NtStatus::OBJECT_NAME_INVALID);
+    assert!(ObjectName::new(&long[..32_767]).is_ok());
+    drop(file);
     kernel.assert_clean();
 }

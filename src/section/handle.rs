@@ -366,7 +366,8 @@ impl<'a> SectionBuilder<'a> {
     }
 
     /// `SEC_RESERVE` instead of `SEC_COMMIT` (pagefile-backed sections only):
-    /// the pages are committed later by a process that maps the section
+    /// the pages are committed later, through a view: by the driver
+    /// ([`UserView::commit`]) or by a process that maps the section
     /// (`VirtualAlloc(MEM_COMMIT)` over its view). Until then a touch of a
     /// page faults: a [`UserView`]'s copies return
     /// `STATUS_ACCESS_VIOLATION` for uncommitted pages, and such a section

@@ -14,7 +14,7 @@
 //! | access | copies under SEH only (`read`, `write`, ...): a fault is `STATUS_ACCESS_VIOLATION` | copies; an [`Exclusive`] view also derefs to `[u8]` |
 //! | usable from | the view's process only (`STATUS_NOT_MAPPED_VIEW` elsewhere); `Send + Sync` | any process and thread; `Send + Sync` |
 //! | IRQL | map/unmap PASSIVE_LEVEL; copies `<= APC_LEVEL` | map/unmap PASSIVE_LEVEL; access `<= APC_LEVEL` |
-//! | sections | any | committed, pagefile-backed, size known |
+//! | sections | any (`SEC_RESERVE` pages: [`UserView::commit`] first) | committed, pagefile-backed, size known |
 //! | Wine 8 | works | `STATUS_NOT_SUPPORTED` (its routines are stubs) |
 //!
 //! ```

@@ -214,6 +214,31 @@ impl<A: ViewProtection> UserView<A> {
         read_with(|bytes| self.read_bytes(offset, bytes))
     }
 
+    /// Commits the pages of `offset..offset + len` of a view of a
+    /// `SEC_RESERVE` section (`ZwAllocateVirtualMemory(MEM_COMMIT)` in the
+    /// view's process), for every view of the section; a no-op for a
+    /// committed section. Until its pages are committed, the copies of a
+    /// reserved view return `STATUS_ACCESS_VIOLATION`.
+    ///
+    /// Errors: `STATUS_INVALID_PARAMETER` for a range past
+    /// [`len`](Self::len), `STATUS_NOT_MAPPED_VIEW` from another process's
+    /// context, `STATUS_INVALID_LEVEL` above PASSIVE_LEVEL, and the kernel's
+    /// (e.g. a commit charge it cannot grant).
+    ///
+    /// # IRQL
+    /// PASSIVE_LEVEL, in the view's process.
+    pub fn commit(&self, offset: usize, len: usize) -> NtResult<()> {
+        Irql::ensure_at_most(Irql::PASSIVE)?;
+        let mut base = self.range(offset, len)?.cast::<core::ffi::c_void>();
+        let mut size = len as sys::SIZE_T;
+        // SAFETY: a range of this view, in its process (checked); valid
+        // in/out pointers; PASSIVE_LEVEL. The kernel only commits pages.
+        let status = unsafe {
+            sys::ZwAllocateVirtualMemory(sys::ZwCurrentProcess(), &mut base, 0, &mut size, sys::MEM_COMMIT, A::PAGE)
+        };
+        NtStatus::from_raw(status).result()
+    }
+
     /// Unmaps the view now, reporting `ZwUnmapViewOfSection`'s status
     /// (`STATUS_NOT_MAPPED_VIEW` when the process unmapped it first).
     ///

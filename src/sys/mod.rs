@@ -91,11 +91,13 @@ pub use pool::{
 };
 pub use routine::{RuntimeRoutine, utf16};
 #[cfg(not(wdm_provider = "model"))]
-pub use section::{IoGetCurrentProcess, ObReferenceObjectByHandle, ObfDereferenceObject, ObfReferenceObject};
 pub use section::{
-    MM_MAP_VIEW_IN_SYSTEM_SPACE, MM_SECTION_OBJECT_TYPE, MM_UNMAP_VIEW_IN_SYSTEM_SPACE, OBJ_FORCE_ACCESS_CHECK,
-    PFN_MM_MAP_VIEW_IN_SYSTEM_SPACE, PFN_MM_UNMAP_VIEW_IN_SYSTEM_SPACE, PFN_ZW_QUERY_SECTION, SEC_FILE,
-    SECTION_BASIC_INFORMATION, SectionBasicInformation, WINE_KERNEL, ZW_QUERY_SECTION,
+    IoGetCurrentProcess, ObReferenceObjectByHandle, ObfDereferenceObject, ObfReferenceObject, ZwAllocateVirtualMemory,
+};
+pub use section::{
+    MEM_COMMIT, MM_MAP_VIEW_IN_SYSTEM_SPACE, MM_SECTION_OBJECT_TYPE, MM_UNMAP_VIEW_IN_SYSTEM_SPACE,
+    OBJ_FORCE_ACCESS_CHECK, PFN_MM_MAP_VIEW_IN_SYSTEM_SPACE, PFN_MM_UNMAP_VIEW_IN_SYSTEM_SPACE, PFN_ZW_QUERY_SECTION,
+    SEC_FILE, SECTION_BASIC_INFORMATION, SectionBasicInformation, WINE_KERNEL, ZW_QUERY_SECTION,
 };
 #[cfg(not(wdm_provider = "model"))]
 pub use user_copy::{copy_from_user, copy_to_user};

@@ -4,9 +4,10 @@
 //!
 //! Statically imported (every kernel has them, Wine 8 included):
 //! `ObReferenceObjectByHandle`, `ObfReferenceObject`, `ObfDereferenceObject`,
-//! `IoGetCurrentProcess`. They are declared here by hand, for the `ddk` and
-//! `wdk` providers alike, rather than added to the generated bindings'
-//! allowlist: four prototypes do not justify a regeneration, and the
+//! `IoGetCurrentProcess`, `ZwAllocateVirtualMemory`. They are declared here
+//! by hand, for the `ddk` and `wdk` providers alike, rather than added to the
+//! generated bindings' allowlist: five prototypes do not justify a
+//! regeneration, and the
 //! declarations read the same under both providers (an explicit re-export in
 //! `src/sys/mod.rs` shadows wdk-sys's own).
 //!
@@ -20,7 +21,7 @@
 //! there instead of calling the stub.
 
 #[cfg(not(wdm_provider = "model"))]
-use super::{ACCESS_MASK, KPROCESSOR_MODE};
+use super::{ACCESS_MASK, KPROCESSOR_MODE, ULONG_PTR};
 use super::{HANDLE, LARGE_INTEGER, NTSTATUS, PSIZE_T, PVOID, RuntimeRoutine, SIZE_T, ULONG, utf16};
 
 /// `OBJ_FORCE_ACCESS_CHECK`: check the caller's access to the object even
@@ -28,6 +29,8 @@ use super::{HANDLE, LARGE_INTEGER, NTSTATUS, PSIZE_T, PVOID, RuntimeRoutine, SIZ
 pub const OBJ_FORCE_ACCESS_CHECK: ULONG = 0x0400;
 /// `SEC_FILE`: a section backed by a file (as `ZwQuerySection` reports it).
 pub const SEC_FILE: ULONG = 0x0080_0000;
+/// `MEM_COMMIT`, for `ZwAllocateVirtualMemory`.
+pub const MEM_COMMIT: ULONG = 0x1000;
 /// `SectionBasicInformation`, of `SECTION_INFORMATION_CLASS`.
 pub const SectionBasicInformation: u32 = 0;
 
@@ -90,4 +93,14 @@ unsafe extern "system" {
     /// `IoGetCurrentProcess` (`PsGetCurrentProcess` is a macro for it): the
     /// `PEPROCESS` of the current thread's process context.
     pub fn IoGetCurrentProcess() -> PVOID;
+    /// `ZwAllocateVirtualMemory` (`ntifs.h`); the crate only commits pages of
+    /// a view of a `SEC_RESERVE` section with it.
+    pub fn ZwAllocateVirtualMemory(
+        ProcessHandle: HANDLE,
+        BaseAddress: *mut PVOID,
+        ZeroBits: ULONG_PTR,
+        RegionSize: PSIZE_T,
+        AllocationType: ULONG,
+        Protect: ULONG,
+    ) -> NTSTATUS;
 }

@@ -23,12 +23,12 @@ use crate::{
     NtStatus,
     sys::{
         ACCESS_MASK, FILE_CREATE, FILE_CREATED, FILE_OPEN, FILE_OPEN_IF, FILE_OPENED, FILE_OVERWRITE_IF,
-        FILE_OVERWRITTEN, FILE_SUPERSEDE, GENERIC_WRITE, HANDLE, KPROCESSOR_MODE, MM_ALLOCATION_GRANULARITY, NTSTATUS,
-        OBJ_FORCE_ACCESS_CHECK, OBJ_OPENIF, PAGE_NOACCESS, PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY,
-        PFN_MM_MAP_VIEW_IN_SYSTEM_SPACE, PFN_MM_UNMAP_VIEW_IN_SYSTEM_SPACE, PFN_ZW_QUERY_SECTION, PHANDLE,
-        PIO_STATUS_BLOCK, PLARGE_INTEGER, POBJECT_ATTRIBUTES, PSIZE_T, PVOID, SEC_COMMIT, SEC_FILE, SEC_RESERVE,
-        SECTION_BASIC_INFORMATION, SECTION_INHERIT, SECTION_MAP_READ, SECTION_MAP_WRITE, SECTION_QUERY, SIZE_T, ULONG,
-        ULONG_PTR, ZwCurrentProcess,
+        FILE_OVERWRITTEN, FILE_SUPERSEDE, GENERIC_WRITE, HANDLE, KPROCESSOR_MODE, MEM_COMMIT,
+        MM_ALLOCATION_GRANULARITY, NTSTATUS, OBJ_FORCE_ACCESS_CHECK, OBJ_OPENIF, PAGE_NOACCESS, PAGE_READONLY,
+        PAGE_READWRITE, PAGE_WRITECOPY, PFN_MM_MAP_VIEW_IN_SYSTEM_SPACE, PFN_MM_UNMAP_VIEW_IN_SYSTEM_SPACE,
+        PFN_ZW_QUERY_SECTION, PHANDLE, PIO_STATUS_BLOCK, PLARGE_INTEGER, POBJECT_ATTRIBUTES, PSIZE_T, PVOID,
+        SEC_COMMIT, SEC_FILE, SEC_RESERVE, SECTION_BASIC_INFORMATION, SECTION_INHERIT, SECTION_MAP_READ,
+        SECTION_MAP_WRITE, SECTION_QUERY, SIZE_T, ULONG, ULONG_PTR, ZwCurrentProcess,
     },
 };
 
@@ -705,6 +705,46 @@ pub unsafe fn copy_to_user(user: *mut u8, src: *const u8, len: usize) -> NTSTATU
         // SAFETY: checked: the range is writable in a live view; `src` per
         // the contract.
         unsafe { core::ptr::copy_nonoverlapping(src, user, len) };
+        status(NtStatus::SUCCESS)
+    })
+}
+
+/// `ZwAllocateVirtualMemory(ZwCurrentProcess(), .., MEM_COMMIT, ..)` over a
+/// range of a view of the current process: commits the pages of a
+/// `SEC_RESERVE` section (for every view of it); a no-op for a committed
+/// section. Other uses are not modelled (`STATUS_NOT_IMPLEMENTED`).
+///
+/// # Safety
+/// As the kernel's: valid pointers.
+pub unsafe extern "system" fn ZwAllocateVirtualMemory(
+    process_handle: HANDLE,
+    base_address: *mut PVOID,
+    _zero_bits: ULONG_PTR,
+    region_size: PSIZE_T,
+    allocation_type: ULONG,
+    _protect: ULONG,
+) -> NTSTATUS {
+    // SAFETY: valid in/out pointers, per the contract.
+    let (base, size) = unsafe { (*base_address as usize, *region_size as usize) };
+    with_state(|state| {
+        if above_passive(state, "ZwAllocateVirtualMemory") {
+            return status(NtStatus::INVALID_LEVEL);
+        }
+        if process_handle != ZwCurrentProcess() || allocation_type != MEM_COMMIT || base == 0 {
+            return status(NtStatus::NOT_IMPLEMENTED);
+        }
+        let start = base & !(PAGE as usize - 1);
+        let Some(end) = base.checked_add(size).and_then(|end| end.checked_next_multiple_of(PAGE as usize)) else {
+            return status(NtStatus::INVALID_PARAMETER);
+        };
+        if let Err(error) = state.objects.user_commit(process::current(), start, end - start) {
+            return status(error);
+        }
+        // SAFETY: valid out-pointers.
+        unsafe {
+            base_address.write(start as PVOID);
+            region_size.write((end - start) as SIZE_T);
+        }
         status(NtStatus::SUCCESS)
     })
 }
