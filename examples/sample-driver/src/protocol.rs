@@ -125,6 +125,12 @@ pub struct SectionReply {
     pub system_view_status: i32,
     /// What the kernel mapped for the read-only view (page multiple).
     pub mapped_size: u64,
+    /// NTSTATUS of a write to an uncommitted page of a `SEC_RESERVE` view:
+    /// `STATUS_ACCESS_VIOLATION`, caught by the SEH copy (0 under Wine,
+    /// which commits a reserved view's pages when it maps it).
+    pub reserved_write_status: i32,
+    /// NTSTATUS of the same write after `UserView::commit`: 0.
+    pub committed_write_status: i32,
 }
 
 /// Store [`PagingRequest::value`] in the driver's pageable static (exclusive
