@@ -519,6 +519,8 @@ mod tests {
                         reply.coherent = 1;
                         reply.write_copy_private = u32::from(!self.write_through);
                         reply.mapped_size = view.div_ceil(4096) * 4096;
+                        reply.system_view_status = if self.wine { NOT_SUPPORTED } else { 0 };
+                        reply.reserved_write_status = ACCESS_VIOLATION;
                     }
                 }
             }

@@ -119,10 +119,18 @@ pub struct SectionReply {
     pub coherent: u32,
     /// 1 if a write through the write-copy view stayed out of the section.
     pub write_copy_private: u32,
-    /// Padding.
-    pub reserved: u32,
+    /// NTSTATUS of an exclusive system-space view (`map_exclusive`) written
+    /// and read back through its slice: 0 on Windows,
+    /// `STATUS_NOT_SUPPORTED` under Wine (its system-space routines are stubs).
+    pub system_view_status: i32,
     /// What the kernel mapped for the read-only view (page multiple).
     pub mapped_size: u64,
+    /// NTSTATUS of a write to an uncommitted page of a `SEC_RESERVE` view:
+    /// `STATUS_ACCESS_VIOLATION`, caught by the SEH copy (0 under Wine,
+    /// which commits a reserved view's pages when it maps it).
+    pub reserved_write_status: i32,
+    /// NTSTATUS of the same write after `UserView::commit`: 0.
+    pub committed_write_status: i32,
 }
 
 /// Store [`PagingRequest::value`] in the driver's pageable static (exclusive

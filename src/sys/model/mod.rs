@@ -17,6 +17,7 @@ mod memory;
 mod memory_file;
 mod paging;
 mod pool;
+mod process;
 mod section;
 mod verifier;
 
@@ -32,4 +33,5 @@ pub use mdl::{MDL_BAD_UNMAP, MDL_LEAKED, MDL_NOT_MODELLED, UserProtection, UserR
 pub use memory::{MEMORY_BAD_FREE, MEMORY_LEAKED, PHYSICAL_MEMORY};
 pub use paging::PageableSection;
 pub use pool::{FREED_POOL_POISON, LARGEST_BLOCK, PoolBlock, PoolUsage, QUARANTINE};
+pub use process::UserProcess;
 pub use verifier::{BugCheck, Report, Violation};
