@@ -8,6 +8,7 @@
 
 pub(crate) mod exports;
 mod faults;
+mod host_pages;
 mod io_space;
 mod irql;
 mod kernel;

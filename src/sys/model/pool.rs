@@ -14,7 +14,10 @@ use std::{
     vec::Vec,
 };
 
-use super::verifier::{BugCheck, Violation};
+use super::{
+    host_pages::HostPages,
+    verifier::{BugCheck, Violation},
+};
 
 /// Which pool a block comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -76,7 +79,7 @@ struct Block {
     size: usize,
     tag: u32,
     kind: PoolKind,
-    pages: host::Pages,
+    pages: HostPages,
 }
 
 /// The pools of one session.
@@ -84,13 +87,16 @@ struct Block {
 pub(super) struct PoolState {
     live: BTreeMap<usize, Block>,
     freed: HashSet<usize>,
-    quarantine: VecDeque<host::Pages>,
+    quarantine: VecDeque<HostPages>,
 }
 
 impl PoolState {
     /// Allocates a block (the caller has checked IRQL, size and tag).
     pub(super) fn allocate(&mut self, size: usize, tag: u32, kind: PoolKind, zeroed: bool) -> usize {
-        let Some(pages) = host::Pages::new(size) else { return 0 };
+        if size > LARGEST_BLOCK {
+            return 0;
+        }
+        let Some(pages) = HostPages::new(size) else { return 0 };
         let address = pages.address();
         // Pool contents are whatever was there before: make reliance on
         // zeroes visible.
@@ -144,15 +150,10 @@ impl PoolState {
             }
         }
         let block = self.live.remove(&address).expect("looked up above");
-        // SAFETY: the block's `size` bytes are live and no longer the
-        // driver's.
-        unsafe { std::ptr::write_bytes(address as *mut u8, FREED_POOL_POISON, block.size) };
         self.freed.insert(address);
-        if let Some(inaccessible) = block.pages.make_inaccessible() {
-            self.quarantine.push_back(inaccessible);
-            if self.quarantine.len() > QUARANTINE {
-                self.quarantine.pop_front();
-            }
+        self.quarantine.push_back(block.pages.make_inaccessible(FREED_POOL_POISON));
+        if self.quarantine.len() > QUARANTINE {
+            self.quarantine.pop_front();
         }
         Ok(())
     }
@@ -207,107 +208,6 @@ impl PoolState {
             ),
         ));
         self.live.clear();
-    }
-}
-
-/// The host memory of the model's pool blocks.
-mod host {
-    /// Whole pages of their own, given back to the host when dropped.
-    ///
-    /// # Invariants
-    /// `address..address + len` is an anonymous read-write mapping (or, after
-    /// [`make_inaccessible`](Self::make_inaccessible), a `PROT_NONE` one)
-    /// that this value owns.
-    #[cfg(target_os = "linux")]
-    pub(super) struct Pages {
-        address: usize,
-        len: usize,
-    }
-
-    #[cfg(target_os = "linux")]
-    impl Pages {
-        /// At least `size` (non-zero) bytes, page-aligned (so 16-aligned, as
-        /// x64 pool blocks are); `None` if the host has no room.
-        pub(super) fn new(size: usize) -> Option<Pages> {
-            let page = crate::sys::PAGE_SIZE as usize;
-            if size > super::LARGEST_BLOCK {
-                return None;
-            }
-            let len = size.checked_next_multiple_of(page)?;
-            // SAFETY: a fresh anonymous mapping, at an address the host
-            // chooses: nothing else is affected.
-            let address = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                    -1,
-                    0,
-                )
-            };
-            (address != libc::MAP_FAILED).then_some(Pages { address: address as usize, len })
-        }
-
-        pub(super) fn address(&self) -> usize {
-            self.address
-        }
-
-        /// Protects the pages `PROT_NONE`: they stay reserved (so no later
-        /// block lands there) until the returned value is dropped.
-        pub(super) fn make_inaccessible(self) -> Option<Pages> {
-            // SAFETY: the mapping is this value's own (invariant).
-            unsafe { libc::mprotect(self.address as *mut libc::c_void, self.len, libc::PROT_NONE) };
-            Some(self)
-        }
-    }
-
-    #[cfg(target_os = "linux")]
-    impl Drop for Pages {
-        fn drop(&mut self) {
-            // SAFETY: the mapping is this value's own and nothing uses it
-            // any more (a live block is dropped only at unload).
-            unsafe { libc::munmap(self.address as *mut libc::c_void, self.len) };
-        }
-    }
-
-    /// Without `mmap`: the host allocator's memory, poisoned when freed.
-    #[cfg(not(target_os = "linux"))]
-    pub(super) struct Pages {
-        address: usize,
-        layout: std::alloc::Layout,
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    impl Pages {
-        pub(super) fn new(size: usize) -> Option<Pages> {
-            let page = crate::sys::PAGE_SIZE as usize;
-            if size > super::LARGEST_BLOCK {
-                return None;
-            }
-            let align = if size >= page { page } else { 16 };
-            let layout = std::alloc::Layout::from_size_align(size, align).ok()?;
-            // SAFETY: `layout` has a non-zero size (callers refuse size 0).
-            let address = unsafe { std::alloc::alloc(layout) } as usize;
-            (address != 0).then_some(Pages { address, layout })
-        }
-
-        pub(super) fn address(&self) -> usize {
-            self.address
-        }
-
-        /// Nothing to protect with: the memory goes back to the host now.
-        pub(super) fn make_inaccessible(self) -> Option<Pages> {
-            None
-        }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    impl Drop for Pages {
-        fn drop(&mut self) {
-            // SAFETY: allocated with this layout, freed once.
-            unsafe { std::alloc::dealloc(self.address as *mut u8, self.layout) };
-        }
     }
 }
 
