@@ -158,14 +158,7 @@ pub fn note_pool_access(address: PVOID, size: usize, write: bool) {
         let paged =
             state.pool.block_holding(address as usize, size).is_some_and(|(_, _, kind)| kind == PoolKind::Paged);
         if paged && level > PoolKind::Paged.max_irql() {
-            state.violation(
-                BugCheck::DRIVER_IRQL_NOT_LESS_OR_EQUAL,
-                [address as u64, u64::from(level), u64::from(write), 0],
-                format!(
-                    "{} of {size} byte(s) of paged pool at {address:p} at IRQL {level}",
-                    if write { "write" } else { "read" }
-                ),
-            );
+            state.pageable_touch_at_raised_irql(address as usize, size, write, level, "paged pool");
         }
     });
 }
