@@ -49,8 +49,9 @@ fn link_mingw_import_libraries() {
     println!("cargo::rustc-link-search=native={}", out.display());
 }
 
-/// The SEH shim `src/sys/seh/probe.c` (`MmProbeAndLockPages` under
-/// `__try/__except`, which Rust cannot express), compiled into
+/// The SEH shim `src/sys/seh/probe.c` (`MmProbeAndLockPages` and the
+/// user-memory copies under `__try/__except`, which Rust cannot express),
+/// compiled into
 /// `OUT_DIR/wdm_mem_seh.lib` and linked statically.
 ///
 /// - `ddk`: `clang-19 --target=x86_64-w64-mingw32 -fms-extensions` with

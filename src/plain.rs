@@ -43,13 +43,13 @@ plain!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
 unsafe impl<T: PlainData, const N: usize> PlainData for [T; N] {}
 
 /// The bytes of a plain value (it has no padding: all are initialised).
-fn bytes_of<T: PlainData>(value: &T) -> &[u8] {
+pub(crate) fn bytes_of<T: PlainData>(value: &T) -> &[u8] {
     // SAFETY: PlainData has no padding; the slice borrows `value`.
     unsafe { core::slice::from_raw_parts((value as *const T).cast::<u8>(), size_of::<T>()) }
 }
 
 /// A `T` whose bytes `fill` writes (all of them, or it fails).
-fn read_with<T: PlainData>(fill: impl FnOnce(&mut [u8]) -> NtResult<()>) -> NtResult<T> {
+pub(crate) fn read_with<T: PlainData>(fill: impl FnOnce(&mut [u8]) -> NtResult<()>) -> NtResult<T> {
     let mut value = core::mem::MaybeUninit::<T>::uninit();
     // SAFETY: a `MaybeUninit<T>` may be written as bytes.
     let bytes = unsafe { core::slice::from_raw_parts_mut(value.as_mut_ptr().cast::<u8>(), size_of::<T>()) };

@@ -563,6 +563,10 @@ fn newer_kernel_exports_are_not_imported_statically() {
         "MmMapIoSpaceEx",
         // A data export (wdm.h reads it); Wine 8 has only a stub function.
         "MmUserProbeAddress",
+        "MmMapViewInSystemSpace",
+        "MmUnmapViewInSystemSpace",
+        "MmSectionObjectType",
+        "ZwQuerySection",
     ];
     with_driver(|pe, _| {
         for import in pe.imports().expect("import table") {
@@ -776,8 +780,8 @@ fn parser_reads_wines_ntoskrnl_when_installed() {
 
 #[test]
 fn the_seh_shim_is_real_x64_seh_handled_by_the_kernel() {
-    // src/sys/seh/probe.c: MmProbeAndLockPages under __try/__except. Its
-    // RUNTIME_FUNCTION must survive the link (a GNU-target .pdata COMDAT
+    // src/sys/seh/probe.c: MmProbeAndLockPages and the user-memory copies
+    // under __try/__except. Each one's RUNTIME_FUNCTION must survive the link (a GNU-target .pdata COMDAT
     // would not, under /OPT:REF), have an exception handler, and that
     // handler must be lld-link's thunk to the import of __C_specific_handler
     // from ntoskrnl.exe.
@@ -786,22 +790,24 @@ fn the_seh_shim_is_real_x64_seh_handled_by_the_kernel() {
     let u32_le = |bytes: &[u8]| u32::from_le_bytes(bytes[..4].try_into().unwrap());
     with_driver(|pe, map| {
         let map = map.expect("the map file names the shim");
-        let shim = pe::map_symbol_rva(map, "wdm_mem_probe_and_lock_pages").expect("the SEH shim is linked in");
         let slot = pe::map_symbol_rva(map, "__imp___C_specific_handler").expect("an IAT slot for __C_specific_handler");
         let (rva, size) = pe.directory(DIR_EXCEPTION);
         let table = pe.bytes_at_rva(rva, size as usize, "exception directory").expect(".pdata");
-        let function =
-            table.chunks_exact(12).find(|entry| u32_le(entry) == shim).expect("a RUNTIME_FUNCTION for the shim");
-        let unwind = u32_le(&function[8..]);
-        let header = pe.bytes_at_rva(unwind, 4, "UNWIND_INFO").expect("unwind info");
-        assert_ne!((header[0] >> 3) & UNW_FLAG_EHANDLER, 0, "the shim's unwind info has no exception handler");
-        let codes = usize::from(header[2]).next_multiple_of(2);
-        let handler_at = unwind + 4 + 2 * codes as u32;
-        let handler = u32_le(pe.bytes_at_rva(handler_at, 4, "exception handler RVA").expect("handler"));
-        let thunk = pe.bytes_at_rva(handler, 6, "handler thunk").expect("thunk");
-        assert_eq!(thunk[..2], [0xFF, 0x25], "the handler is not an import thunk (jmp [rip+disp32])");
-        let target = (handler + 6).wrapping_add(u32_le(&thunk[2..]));
-        assert_eq!(target, slot, "the thunk does not jump through __imp___C_specific_handler");
+        for name in ["wdm_mem_probe_and_lock_pages", "wdm_mem_copy_from_user", "wdm_mem_copy_to_user"] {
+            let shim = pe::map_symbol_rva(map, name).unwrap_or_else(|| panic!("{name} is linked in"));
+            let function =
+                table.chunks_exact(12).find(|entry| u32_le(entry) == shim).expect("a RUNTIME_FUNCTION for the shim");
+            let unwind = u32_le(&function[8..]);
+            let header = pe.bytes_at_rva(unwind, 4, "UNWIND_INFO").expect("unwind info");
+            assert_ne!((header[0] >> 3) & UNW_FLAG_EHANDLER, 0, "{name}'s unwind info has no exception handler");
+            let codes = usize::from(header[2]).next_multiple_of(2);
+            let handler_at = unwind + 4 + 2 * codes as u32;
+            let handler = u32_le(pe.bytes_at_rva(handler_at, 4, "exception handler RVA").expect("handler"));
+            let thunk = pe.bytes_at_rva(handler, 6, "handler thunk").expect("thunk");
+            assert_eq!(thunk[..2], [0xFF, 0x25], "{name}: the handler is not an import thunk (jmp [rip+disp32])");
+            let target = (handler + 6).wrapping_add(u32_le(&thunk[2..]));
+            assert_eq!(target, slot, "{name}: the thunk does not jump through __imp___C_specific_handler");
+        }
         let imports = pe.imports().expect("import table");
         let ntoskrnl = imports.iter().find(|i| i.dll.eq_ignore_ascii_case("ntoskrnl.exe")).expect("ntoskrnl.exe");
         assert!(ntoskrnl.symbols.contains(&pe::ImportedSymbol::Name("__C_specific_handler".into())));

@@ -30,7 +30,7 @@ fn two_views_of_one_section_see_the_same_bytes_after_the_handle_is_closed() {
     let mut writer = section.map::<ReadWrite>(0, 0).unwrap();
     let reader = section.map::<ReadOnly>(KB64, 100).unwrap();
     section.close().unwrap();
-    assert_ne!(writer.as_ptr(), reader.as_ptr());
+    assert_ne!(writer.user_address(), reader.user_address());
     let header = Header { magic: 0x5744_4D4D, length: 16, stamp: 7 };
     writer.write(KB64 as usize + 8, &header).unwrap();
     assert_eq!(reader.read::<Header>(8).unwrap(), header);
@@ -85,6 +85,9 @@ fn bad_ranges_get_the_statuses_windows_returns() {
         (2 * KB64, 0, NtStatus::INVALID_VIEW_SIZE),
         (KB64, KB64 as usize + 1, NtStatus::INVALID_VIEW_SIZE),
         (u64::MAX, 0, NtStatus::INVALID_VIEW_SIZE),
+        (0, usize::MAX, NtStatus::INVALID_VIEW_SIZE),
+        (KB64, usize::MAX, NtStatus::INVALID_VIEW_SIZE),
+        (u64::MAX - KB64 + 1, usize::MAX, NtStatus::INVALID_VIEW_SIZE),
     ];
     for (offset, size, expected) in cases {
         assert_eq!(section.map::<ReadOnly>(offset, size).unwrap_err(), expected, "offset {offset:#x} size {size:#x}");
@@ -132,7 +135,8 @@ fn file_backed_sections_read_and_write_the_file() {
     let file = BackingFile::open(path, FileAccess::ReadWrite).unwrap();
     let section = Section::builder().backed_by(&file).protection(SectionProtection::ReadWrite).create().unwrap();
     let mut view = section.map::<ReadWrite>(0, 0).unwrap();
-    assert_eq!(view.len(), 4096, "the size is the file's, unknown to the handle: the mapped page");
+    assert_eq!(section.size(), Some(13), "the file's size, as ZwQuerySection tells it");
+    assert_eq!((view.len(), view.mapped_size()), (13, 4096));
     let mut start = [0u8; 4];
     view.read_bytes(0, &mut start).unwrap();
     assert_eq!(&start, b"file");
@@ -166,14 +170,19 @@ fn file_backed_sections_read_and_write_the_file() {
 fn an_exclusive_view_is_a_slice_with_typed_access() {
     let kernel = Kernel::new();
     let mut view = Section::builder().size(10_000).map_exclusive::<ReadWrite>().unwrap();
-    assert_eq!((view.len(), view.mapped_size()), (10_000, 12_288));
+    assert_eq!(view.len(), 10_000);
     assert!(view.iter().all(|&b| b == 0), "pagefile-backed sections start zeroed");
     view[..3].copy_from_slice(b"abc");
     *view.get_mut::<u32>(8).unwrap() = 0xAABB_CCDD;
     assert_eq!(view.get::<u32>(8).unwrap(), &0xAABB_CCDD);
-    assert_eq!(view.get::<u32>(9).unwrap_err(), NtStatus::DATATYPE_MISALIGNMENT);
+    let misaligned = view.get::<u32>(9).unwrap_err();
+    assert_eq!(misaligned, NtStatus::from_raw(0xC000_02C5_u32 as i32), "STATUS_DATATYPE_MISALIGNMENT_ERROR");
+    assert!(misaligned.is_error());
     assert_eq!(view.get::<u64>(9_996).unwrap_err(), NtStatus::INVALID_PARAMETER);
     assert_eq!(&view[..3], b"abc");
+    assert_eq!(view.get::<u8>(usize::MAX).unwrap_err(), NtStatus::INVALID_PARAMETER);
+    assert_eq!(view.read_bytes(usize::MAX - 1, &mut [0; 4]).unwrap_err(), NtStatus::INVALID_PARAMETER);
+    assert_eq!(view.write_bytes(9_999, &[0; 2]).unwrap_err(), NtStatus::INVALID_PARAMETER);
     view.unmap().unwrap();
     let named = Section::builder().size(4096).named(object_name!("\\BaseNamedObjects\\NotExclusive"));
     assert_eq!(named.map_exclusive::<ReadOnly>().unwrap_err(), NtStatus::INVALID_PARAMETER);
@@ -211,7 +220,8 @@ fn leaked_handles_and_views_are_reported_at_unload() {
     std::mem::forget(section);
     let report = kernel.finish();
     let kinds: Vec<_> = report.violations.iter().map(|v| v.bug_check.params[0]).collect();
-    assert_eq!(kinds, [0x1_0001, 0x1_0002], "{report}");
+    // The handle, the view, and the view's reference to its process.
+    assert_eq!(kinds, [0x1_0001, 0x1_0002, 0x1_0003], "{report}");
     assert!(report.violations.iter().all(|v| v.bug_check.code == BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION));
 }
 
@@ -251,13 +261,4 @@ fn closing_a_handle_twice_is_0x93() {
     let report = kernel.finish();
     assert_eq!(report.violations[0].bug_check.code, BugCheck::INVALID_KERNEL_HANDLE);
     assert_eq!(report.violations[0].bug_check.params[0], raw as u64);
-}
-
-#[test]
-fn a_reserved_section_maps_like_a_committed_one_in_the_model() {
-    let kernel = Kernel::new();
-    let section = Section::builder().size(KB64).reserve().create().unwrap();
-    assert_eq!(section.map::<ReadOnly>(0, 0).unwrap().len(), KB64 as usize);
-    drop(section);
-    kernel.assert_clean();
 }

@@ -7,6 +7,7 @@ use core::{
 };
 
 use super::{ListKind, LookasideList};
+use crate::sys;
 
 /// A `T` in an entry of a lookaside list; dropping it drops the `T` and
 /// gives the entry back to the list (`ExFreeTo*LookasideList*`).
@@ -27,7 +28,8 @@ use super::{ListKind, LookasideList};
 /// # Ok::<(), wdm_mem::NtStatus>(())
 /// ```
 ///
-/// Not `Clone`: it owns its entry.
+/// Not `Clone`: it owns its entry. An entry of paged pool may only be
+/// dereferenced at <= APC_LEVEL (see the [module's IRQL rules](super#irql)).
 ///
 /// # Invariants
 /// `entry` is an entry that `list` handed out, holding an initialised `T`
@@ -59,6 +61,7 @@ impl<T, K: ListKind> Deref for LookasideBox<'_, T, K> {
     type Target = T;
 
     fn deref(&self) -> &T {
+        sys::note_pool_access(self.entry.as_ptr().cast(), size_of::<T>(), false);
         // SAFETY: by the invariants the T is initialised and owned by self.
         unsafe { self.entry.as_ref() }
     }
@@ -66,6 +69,7 @@ impl<T, K: ListKind> Deref for LookasideBox<'_, T, K> {
 
 impl<T, K: ListKind> DerefMut for LookasideBox<'_, T, K> {
     fn deref_mut(&mut self) -> &mut T {
+        sys::note_pool_access(self.entry.as_ptr().cast(), size_of::<T>(), true);
         // SAFETY: as in `deref`, and `&mut self` makes the access unique.
         unsafe { self.entry.as_mut() }
     }
@@ -73,12 +77,10 @@ impl<T, K: ListKind> DerefMut for LookasideBox<'_, T, K> {
 
 impl<T, K: ListKind> Drop for LookasideBox<'_, T, K> {
     fn drop(&mut self) {
-        // SAFETY: by the invariants the T is live and dropped only here; the
-        // entry then goes back to its list, once.
-        unsafe {
-            self.entry.drop_in_place();
-            self.list.give_back(self.entry);
-        }
+        // SAFETY: by the invariants the T is live, the entry came from this
+        // list, and it goes back (the T dropped, or both leaked above the
+        // list's IRQL) only here, once.
+        unsafe { self.list.give_back(self.entry) };
     }
 }
 

@@ -45,7 +45,8 @@ pub trait ListKind: private::Sealed + Sized + 'static {
     /// pool the family does not take.
     ///
     /// # Safety
-    /// `raw` is pinned, not initialised (or deleted); `size` was validated;
+    /// `raw` is a zeroed block of non-paged pool that never moves, not
+    /// initialised (or deleted); `size` was validated;
     /// the IRQL is at most the pool's maximum.
     #[doc(hidden)]
     unsafe fn initialize(raw: *mut Self::Raw, config: &LookasideConfig<Self>, size: usize) -> NtResult<()>;
@@ -95,8 +96,9 @@ pub enum Paged {}
 /// found at run time; where the kernel lacks them (Wine),
 /// [`LookasideList::init`](super::LookasideList::init) fails with
 /// [`NtStatus::PROCEDURE_NOT_FOUND`]. The first initialisation must run at
-/// PASSIVE_LEVEL (where `MmGetSystemRoutineAddress` may be called); above
-/// it, an unresolved export is reported absent.
+/// PASSIVE_LEVEL (where `MmGetSystemRoutineAddress` may be called), unless
+/// [`pool::resolve_routines`](crate::pool::resolve_routines) ran; above it,
+/// an unresolved export is reported absent.
 #[derive(Debug)]
 pub enum Ex {}
 
@@ -226,7 +228,7 @@ impl ListKind for Ex {
             )
         };
         NtStatus::from_raw(status).result()?;
-        // SAFETY: `raw` is the caller's pinned structure.
+        // SAFETY: `raw` is the caller's non-moving structure.
         unsafe { (&raw mut (*raw).delete).write(Some(routines.delete)) };
         Ok(())
     }

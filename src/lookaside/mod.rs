@@ -15,23 +15,47 @@
 //! adjusts: 4 at first on Windows and Wine, at most 256) give it to the free
 //! routine. The list's own counters ([`LookasideStats`]) show the reuse.
 //!
-//! # Pinning, statics and deletion
-//! The kernel links a list into its global list of lookaside lists and its
-//! SList header into the entries, so a list never moves once initialised: it
-//! is created uninitialised by the `const fn` [`LookasideList::new`], pinned
-//! (`core::pin::pin!`, a `static` through [`Pin::static_ref`], a pinned
-//! pool box, or a device extension the driver pins), and initialised in
-//! place by [`LookasideList::init`], which takes `Pin<&Self>` so that a
-//! `static` can be initialised in `DriverEntry`. Its state is checked:
-//! using a list that is not initialised is [`NtStatus::INVALID_DEVICE_STATE`].
+//! # Where the kernel structure lives
+//! The kernel links every list into its global list of lookaside lists (and
+//! scans it from the balance-set manager at DISPATCH_LEVEL), so the structure
+//! must be in non-paged system space, must not move, and must never be freed
+//! while linked, whatever the list's entries are. The crate makes each of
+//! these unrepresentable rather than checked: [`LookasideList::init`]
+//! allocates the kernel structure (`NPAGED_LOOKASIDE_LIST`,
+//! `PAGED_LOOKASIDE_LIST` or `LOOKASIDE_LIST_EX`) in a non-paged,
+//! no-execute pool block of its own, tagged with the list's tag, and only a
+//! successful deletion frees that block. Where the Rust value lives (a
+//! `static`, the stack, a paged [`PoolBox`](crate::pool::PoolBox), a device
+//! extension) therefore does not matter to the kernel: a kernel stack that is
+//! swapped out, or paged pool, never holds a kernel structure. The cost: one
+//! pool allocation per [`init`](LookasideList::init), and one pointer load
+//! (from the list's own cache line, next to its state) per operation.
 //!
-//! Every entry borrows its list, so a list cannot be dropped (and deleted)
-//! while an entry is alive: dropping a list deletes it (`ExDelete*`). A
-//! `static` is never dropped: `DriverUnload` calls [`LookasideList::delete`],
-//! which counts the entries out and refuses with
-//! [`NtStatus::CANNOT_DELETE`] while any is alive. An entry leaked with
-//! `mem::forget` never goes back; it stays allocated pool, and keeps a
-//! `static` list from being deleted.
+//! A list is created uninitialised by the `const fn` [`LookasideList::new`]
+//! and used through `Pin<&Self>` (`core::pin::pin!`, a `static` through
+//! [`Pin::static_ref`], a pinned pool box), so that it stays at one address
+//! from its initialisation to its deletion; the pin is no longer what keeps
+//! the kernel structure in place (its own block does). [`LookasideList::init`]
+//! takes `Pin<&Self>` so that a `static` can be initialised in `DriverEntry`. Its state is
+//! checked: using a list that is not initialised is
+//! [`NtStatus::INVALID_DEVICE_STATE`].
+//!
+//! # Deletion
+//! Every entry borrows its list, so a list cannot be dropped while an entry
+//! is alive: dropping a list deletes it (`ExDelete*`) and frees its
+//! structure. Dropped above its pool's maximum IRQL, where `ExDelete*` may
+//! not run, the list follows the crate's one rule for drops above their IRQL
+//! (see [`crate::pool`]): it touches nothing, and its structure stays
+//! allocated and linked: leaked, never freed (Driver Verifier reports the
+//! list at unload, 0xCE, and its block as leaked pool).
+//!
+//! A `static` is never dropped: `DriverUnload` calls [`LookasideList::delete`],
+//! which counts the entries out and refuses with [`NtStatus::CANNOT_DELETE`]
+//! while any is alive. An entry leaked with `mem::forget` never comes back;
+//! for that case `DriverUnload` has
+//! [`LookasideList::delete_abandoning_entries`], which deletes the list all
+//! the same and leaves the leaked entries as what they are, plain pool blocks
+//! that stay allocated.
 //!
 //! ```
 //! # let kernel = wdm_mem::model::Kernel::new();
@@ -79,8 +103,15 @@
 //! Every operation of a list of non-paged entries runs at <= DISPATCH_LEVEL,
 //! of paged entries at <= APC_LEVEL, and returns
 //! [`NtStatus::INVALID_LEVEL`] above. An entry dropped above its list's
-//! maximum is leaked (pushing it could fault): its pool block stays
-//! allocated.
+//! maximum is leaked without being touched (its value's destructor does not
+//! run; pushing it could fault): its pool block stays allocated.
+//!
+//! The value in an entry of paged pool (a [`PagedLookasideList`], or a
+//! [`LookasideListEx`] of [`PoolType::Paged`]) may only be touched at <=
+//! APC_LEVEL. This is not checked on a real kernel (it would cost an IRQL
+//! read per access): a touch above is the page fault Windows reports as
+//! `IRQL_NOT_LESS_OR_EQUAL` (0x0A) or `DRIVER_IRQL_NOT_LESS_OR_EQUAL` (0xD1);
+//! the kernel model reports every such touch (0xD1), as for paged pool.
 //!
 //! # Where it runs
 //! Windows: all three families (`LOOKASIDE_LIST_EX` since Vista). Wine 8:
@@ -94,13 +125,11 @@ mod kind;
 
 use core::{
     alloc::Layout,
-    cell::UnsafeCell,
     fmt,
     marker::{PhantomData, PhantomPinned},
-    mem::MaybeUninit,
     pin::Pin,
-    ptr::NonNull,
-    sync::atomic::{AtomicI32, AtomicU16, AtomicU32, AtomicUsize, Ordering},
+    ptr::{NonNull, null_mut},
+    sync::atomic::{AtomicI32, AtomicPtr, AtomicU16, AtomicU32, AtomicUsize, Ordering},
 };
 
 pub use entry::LookasideBox;
@@ -108,7 +137,7 @@ pub use kind::{CustomRoutines, Ex, ExRoutines, LegacyRoutines, ListKind, NonPage
 
 use crate::{
     Irql, NtResult, NtStatus,
-    pool::{PoolTag, PoolType},
+    pool::{self, PoolTag, PoolType, may_release},
     sys,
 };
 
@@ -226,19 +255,22 @@ const ENTRY: usize = 4;
 /// [`Paged`], [`Ex`]): see the [module documentation](self).
 ///
 /// # Invariants
-/// - `raw` never moves once `state` has left `UNINITIALISED` (the list is
-///   `!Unpin` and every initialising method takes `Pin<&Self>`).
-/// - `state & STATE_MASK` is `READY` exactly while `raw` is an initialised,
-///   not deleted kernel list of entries of `size_of::<T>()` bytes, tagged
-///   `tag`, from the pool whose legacy type is `pool`; `BUSY` while one
-///   thread initialises or deletes it; `UNINITIALISED` otherwise.
+/// - `state & STATE_MASK` is `READY` exactly while `raw` points to an
+///   initialised, not deleted kernel list of entries of `size_of::<T>()`
+///   bytes, tagged `tag`, from the pool whose legacy type is `pool`; `BUSY`
+///   while one thread initialises or deletes it; `UNINITIALISED` otherwise
+///   (`raw` is then null).
+/// - `raw`, when not null, is a non-paged pool block of
+///   `Layout::new::<K::Raw>()` tagged `tag`, from `pool::allocate_uncounted`, owned
+///   by the list; it never moves, and is freed only after `K::delete`.
 /// - `state / ENTRY` counts the entries of this list alive (plus the
 ///   operations in progress that checked the state): the list is only
-///   deleted when it is 0, or by `Drop`, which the borrow of every entry
-///   rules out while one is alive.
+///   deleted when it is 0, by `Drop`, which the borrow of every entry rules
+///   out while one is alive, or by `delete_abandoning_entries`, whose caller
+///   guarantees that the entries counted are never used again.
 #[repr(C)]
 pub struct LookasideList<T, K: ListKind> {
-    raw: UnsafeCell<MaybeUninit<K::Raw>>,
+    raw: AtomicPtr<K::Raw>,
     state: AtomicUsize,
     pool: AtomicI32,
     tag: AtomicU32,
@@ -262,7 +294,7 @@ impl<T, K: ListKind> LookasideList<T, K> {
     /// Any: no kernel call, no pageable memory touched.
     pub const fn new() -> Self {
         LookasideList {
-            raw: UnsafeCell::new(MaybeUninit::uninit()),
+            raw: AtomicPtr::new(null_mut()),
             state: AtomicUsize::new(UNINITIALISED),
             pool: AtomicI32::new(0),
             tag: AtomicU32::new(0),
@@ -271,19 +303,23 @@ impl<T, K: ListKind> LookasideList<T, K> {
         }
     }
 
-    /// Initialises the list in place (`ExInitialize*LookasideList*`).
+    /// Allocates the list's kernel structure in non-paged pool and
+    /// initialises it (`ExInitialize*LookasideList*`).
     ///
-    /// Errors, with nothing initialised: [`NtStatus::INVALID_PARAMETER`]
-    /// for a `T` the kernel cannot hold (see the module's *Entries*) or a
-    /// pool this family does not take; [`NtStatus::INVALID_LEVEL`] above the
-    /// pool's maximum IRQL; [`NtStatus::INVALID_DEVICE_STATE`] if the list
-    /// is already initialised (or being deleted); for an [`Ex`] list,
+    /// Errors, with nothing initialised or allocated:
+    /// [`NtStatus::INVALID_PARAMETER`] for a `T` the kernel cannot hold (see
+    /// the module's *Entries*) or a pool this family does not take;
+    /// [`NtStatus::INVALID_LEVEL`] above the pool's maximum IRQL;
+    /// [`NtStatus::INVALID_DEVICE_STATE`] if the list is already initialised
+    /// (or being deleted); [`NtStatus::INSUFFICIENT_RESOURCES`] when the
+    /// structure cannot be allocated; for an [`Ex`] list,
     /// [`NtStatus::PROCEDURE_NOT_FOUND`] where the kernel lacks the export,
     /// or the status `ExInitializeLookasideListEx` returned.
     ///
     /// # IRQL
     /// At most the pool's maximum (DISPATCH_LEVEL, or APC_LEVEL for paged
-    /// entries); PASSIVE_LEVEL for the first [`Ex`] list.
+    /// entries); PASSIVE_LEVEL for the first [`Ex`] list unless
+    /// [`pool::resolve_routines`] ran.
     pub fn init(self: Pin<&Self>, config: LookasideConfig<K>) -> NtResult<()> {
         let size = entry_size::<T>()?;
         Irql::ensure_at_most(config.pool.max_irql())?;
@@ -293,12 +329,25 @@ impl<T, K: ListKind> LookasideList<T, K> {
                 (state & STATE_MASK == UNINITIALISED).then_some(state + BUSY)
             })
             .map_err(|_| NtStatus::INVALID_DEVICE_STATE)?;
-        // SAFETY: the list is pinned and this thread alone moved it to BUSY
-        // from UNINITIALISED; size, pool IRQL and tag were checked.
-        if let Err(status) = unsafe { K::initialize(list.raw(), &config, size) } {
+        let raw = match pool::allocate_uncounted(Layout::new::<K::Raw>(), config.tag, PoolType::NonPagedNx, true) {
+            Ok(raw) => raw.cast::<K::Raw>(),
+            Err(status) => {
+                list.state.fetch_sub(BUSY, Ordering::Release);
+                return Err(status);
+            }
+        };
+        // SAFETY: `raw` is a fresh, zeroed, non-paged block for a `K::Raw`,
+        // which never moves; this thread alone moved the list to BUSY from
+        // UNINITIALISED; size, pool IRQL and tag were checked.
+        if let Err(status) = unsafe { K::initialize(raw.as_ptr(), &config, size) } {
+            // SAFETY: the block came from `pool::allocate_uncounted` with this
+            // layout and tag, the kernel did not take it, and the IRQL is at
+            // most the pool's maximum, at most DISPATCH_LEVEL (checked above).
+            unsafe { pool::free_uncounted(raw.cast(), Layout::new::<K::Raw>(), config.tag) };
             list.state.fetch_sub(BUSY, Ordering::Release);
             return Err(status);
         }
+        list.raw.store(raw.as_ptr(), Ordering::Relaxed);
         list.pool.store(config.pool.to_legacy(), Ordering::Relaxed);
         list.tag.store(config.tag.to_u32(), Ordering::Relaxed);
         list.state.fetch_add(READY - BUSY, Ordering::Release);
@@ -361,7 +410,7 @@ impl<T, K: ListKind> LookasideList<T, K> {
                 depth: AtomicU16::from_ptr(fields.depth).load(Ordering::Relaxed),
                 maximum_depth: AtomicU16::from_ptr(fields.maximum_depth).load(Ordering::Relaxed),
                 cached: sys::ExQueryDepthSList(fields.list_head),
-                entries_out: list.state.load(Ordering::Relaxed) / ENTRY - 1,
+                entries_out: (list.state.load(Ordering::Relaxed) / ENTRY).saturating_sub(1),
                 tag: list.tag(),
                 pool: list.pool(),
                 entry_size: size_of::<T>(),
@@ -372,7 +421,8 @@ impl<T, K: ListKind> LookasideList<T, K> {
     }
 
     /// Deletes the list (`ExDelete*`): its cached entries go back to the
-    /// pool (or its free routine); it may then be initialised again.
+    /// pool (or its free routine) and its kernel structure is freed; it may
+    /// then be initialised again.
     ///
     /// Errors, the list staying as it was: [`NtStatus::CANNOT_DELETE`] while
     /// an entry is alive (or leaked), [`NtStatus::INVALID_DEVICE_STATE`]
@@ -390,21 +440,118 @@ impl<T, K: ListKind> LookasideList<T, K> {
         }
         // SAFETY: this thread moved the list from READY with no entry out to
         // BUSY: nothing else uses it; the IRQL is within the pool's maximum.
-        unsafe { K::delete(list.raw()) };
+        unsafe { list.destroy() };
         list.state.fetch_sub(BUSY, Ordering::Release);
         Ok(())
     }
 
-    /// Gives back an entry this list handed out, whose `T` is dropped.
+    /// Deletes the list although entries are still out, abandoning them: the
+    /// way out for `DriverUnload` when an entry was leaked with
+    /// `mem::forget` (a `static` list could otherwise never be deleted, and
+    /// the kernel would go on linking a structure of the unloaded driver).
+    /// Returns how many entries were abandoned.
+    ///
+    /// An abandoned entry is a plain pool block of the list's tag (or a block
+    /// of the driver's allocate routine): it stays allocated, leaked, and
+    /// Driver Verifier reports it at unload as leaked pool (0xC4/0x60). The
+    /// kernel no longer knows the list: nothing it does touches the entries.
+    ///
+    /// Errors, the list staying as it was: [`NtStatus::INVALID_DEVICE_STATE`]
+    /// when it is not initialised, [`NtStatus::INVALID_LEVEL`] above the
+    /// pool's maximum IRQL.
+    ///
+    /// ```
+    /// # let kernel = wdm_mem::model::Kernel::new();
+    /// use core::pin::Pin;
+    /// use wdm_mem::{lookaside::{LookasideConfig, NPagedLookasideList}, pool_tag};
+    ///
+    /// static LIST: NPagedLookasideList<u64> = NPagedLookasideList::new();
+    /// let list = Pin::static_ref(&LIST);
+    /// list.init(LookasideConfig::new(pool_tag!(b"Doc4")))?;
+    /// core::mem::forget(list.allocate(1)?);
+    /// // In DriverUnload:
+    /// if list.delete().is_err() {
+    ///     // SAFETY: the entry out was leaked with mem::forget; DriverUnload
+    ///     // runs alone.
+    ///     assert_eq!(unsafe { list.delete_abandoning_entries() }?, 1);
+    /// }
+    /// # let report = kernel.finish();
+    /// # assert_eq!(report.violations.len(), 2); // the model's note, and the leaked entry
+    /// # Ok::<(), wdm_mem::NtStatus>(())
+    /// ```
+    ///
+    /// It is `unsafe`: the caller vouches that no entry comes back.
+    ///
+    /// ```compile_fail,E0133
+    /// # let kernel = wdm_mem::model::Kernel::new();
+    /// use core::pin::Pin;
+    /// use wdm_mem::{lookaside::{LookasideConfig, NPagedLookasideList}, pool_tag};
+    ///
+    /// static LIST: NPagedLookasideList<u64> = NPagedLookasideList::new();
+    /// let list = Pin::static_ref(&LIST);
+    /// list.init(LookasideConfig::new(pool_tag!(b"Doc5")))?;
+    /// list.delete_abandoning_entries()?; // error: call to unsafe function
+    /// # Ok::<(), wdm_mem::NtStatus>(())
+    /// ```
+    ///
+    /// # Safety
+    /// Every entry of this list still out is never used or dropped again
+    /// (each was leaked with `mem::forget`, or is leaked by the caller), and
+    /// no other thread uses the list while this call runs.
+    ///
+    /// # IRQL
+    /// At most the pool's maximum.
+    pub unsafe fn delete_abandoning_entries(self: Pin<&Self>) -> NtResult<usize> {
+        let list = self.get_ref();
+        Irql::ensure_at_most(list.pool().max_irql())?;
+        let state = list.state.load(Ordering::Acquire);
+        if state & STATE_MASK != READY
+            || list.state.compare_exchange(state, BUSY, Ordering::Acquire, Ordering::Relaxed).is_err()
+        {
+            return Err(NtStatus::INVALID_DEVICE_STATE);
+        }
+        // SAFETY: READY, and the entries counted in `state` are never used
+        // again (contract), nor is the list by another thread: this thread
+        // alone uses it; the IRQL is within the pool's maximum.
+        unsafe { list.destroy() };
+        list.state.fetch_sub(BUSY, Ordering::Release);
+        Ok(state / ENTRY)
+    }
+
+    /// Deletes the kernel list and frees its structure.
+    ///
+    /// # Safety
+    /// The list is initialised and used by no one else, no entry is used
+    /// afterwards, and the IRQL is at most the pool's maximum.
+    unsafe fn destroy(&self) {
+        let raw = self.raw.swap(null_mut(), Ordering::Relaxed);
+        // SAFETY: per the contract, `raw` is the initialised structure.
+        unsafe { K::delete(raw) };
+        if let Some(raw) = NonNull::new(raw) {
+            // SAFETY: the block came from `pool::allocate_uncounted` with this
+            // layout and tag (invariant), the kernel no longer links it, and
+            // the IRQL, at most the pool's maximum, is at most DISPATCH_LEVEL.
+            unsafe { pool::free_uncounted(raw.cast(), Layout::new::<K::Raw>(), self.tag()) };
+        }
+    }
+
+    /// Drops the `T` of an entry this list handed out and gives the entry
+    /// back.
     ///
     /// # Safety
     /// `entry` came from [`allocate`](Self::allocate) of this list (which
     /// acquired the list for it) and is not used afterwards.
     unsafe fn give_back(&self, entry: NonNull<T>) {
-        if Irql::ensure_at_most(self.pool().max_irql()).is_ok() {
-            // SAFETY: per the contract; the list is acquired, hence
-            // initialised, and the IRQL is within its maximum.
-            unsafe { K::free(self.raw(), entry.as_ptr().cast()) };
+        // The IRQL first, before the value is touched (see the pool's
+        // `release.rs`): above the maximum the entry is leaked whole.
+        if may_release(self.pool().max_irql()) {
+            // SAFETY: per the contract the T is live and dropped only here;
+            // the list is acquired, hence initialised, and the IRQL is within
+            // its maximum.
+            unsafe {
+                entry.drop_in_place();
+                K::free(self.raw(), entry.as_ptr().cast());
+            }
         }
         self.release();
     }
@@ -424,8 +571,9 @@ impl<T, K: ListKind> LookasideList<T, K> {
         self.state.fetch_sub(ENTRY, Ordering::Release);
     }
 
+    /// The kernel structure (meaningful once initialised).
     fn raw(&self) -> *mut K::Raw {
-        self.raw.get().cast()
+        self.raw.load(Ordering::Relaxed)
     }
 
     /// The entries' pool (meaningful once initialised).
@@ -458,12 +606,14 @@ impl<T, K: ListKind> Drop for LookasideList<T, K> {
     fn drop(&mut self) {
         // Every entry borrows the list: none is alive here (an entry leaked
         // with mem::forget never comes back to it). Above the pool's IRQL the
-        // list cannot be deleted; the model reports it at unload.
+        // list cannot be deleted: by the crate's one rule (the pool's
+        // `release.rs`) its structure is then leaked, never freed, so the
+        // kernel never links freed memory.
         let ready = *self.state.get_mut() & STATE_MASK == READY;
-        if ready && Irql::ensure_at_most(self.pool().max_irql()).is_ok() {
-            // SAFETY: initialised and pinned (`!Unpin`, dropped in place), no
-            // entry alive, IRQL within the maximum.
-            unsafe { K::delete(self.raw()) };
+        if ready && may_release(self.pool().max_irql()) {
+            // SAFETY: initialised, no entry alive or used again, `&mut self`
+            // excludes every other user, IRQL within the maximum.
+            unsafe { self.destroy() };
         }
     }
 }

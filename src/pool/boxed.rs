@@ -9,12 +9,17 @@ use core::{
     ptr::NonNull,
 };
 
-use super::{PoolTag, PoolType, allocate, free};
-use crate::{NtResult, NtStatus};
+use super::{PoolTag, PoolType, allocate, free_checked, may_release};
+use crate::{NtResult, NtStatus, sys};
 
 /// A `T` in pool memory, tagged, freed with `ExFreePoolWithTag` on drop.
 ///
 /// Any alignment of `T` is honoured. Not `Clone`: it owns its block.
+///
+/// A box of a paged pool may only be dereferenced at `<= APC_LEVEL`: above,
+/// the access is the page fault of the [module's IRQL rules](super#irql) (a
+/// bug check, reported as 0xD1 by the kernel model). Dropped above its
+/// pool's IRQL, the box leaks its block without running `T`'s destructor.
 ///
 /// # Invariants
 /// `ptr` points to a live, initialised `T` at the start of a block that
@@ -55,14 +60,14 @@ impl<T> PoolBox<T> {
         Ok(PoolBox { ptr, tag, pool, _owns: PhantomData })
     }
 
-    /// [`new`](Self::new), pinned: for values the kernel links to, which
-    /// must not move (a [`LookasideList`](crate::lookaside::LookasideList)).
+    /// [`new`](Self::new), pinned: for values that must not move.
     ///
     /// # IRQL
     /// As [`new`](Self::new).
     pub fn pin(value: T, tag: PoolTag, pool: PoolType) -> NtResult<Pin<PoolBox<T>>> {
-        // SAFETY: the value lives in its own pool block, which never moves,
-        // and is dropped in place before the block is freed.
+        // SAFETY: the value lives in its own pool block, which never moves;
+        // `Drop` either drops it in place before freeing the block, or (above
+        // the pool's IRQL) does neither: the block is never freed then.
         Self::new(value, tag, pool).map(|boxed| unsafe { Pin::new_unchecked(boxed) })
     }
 
@@ -87,6 +92,7 @@ impl<T> Deref for PoolBox<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
+        sys::note_pool_access(self.ptr.as_ptr().cast(), size_of::<T>(), false);
         // SAFETY: by the invariants `ptr` is a live, initialised T owned by self.
         unsafe { self.ptr.as_ref() }
     }
@@ -94,6 +100,7 @@ impl<T> Deref for PoolBox<T> {
 
 impl<T> DerefMut for PoolBox<T> {
     fn deref_mut(&mut self) -> &mut T {
+        sys::note_pool_access(self.ptr.as_ptr().cast(), size_of::<T>(), true);
         // SAFETY: as in `deref`, and `&mut self` makes the access unique.
         unsafe { self.ptr.as_mut() }
     }
@@ -101,10 +108,16 @@ impl<T> DerefMut for PoolBox<T> {
 
 impl<T> Drop for PoolBox<T> {
     fn drop(&mut self) {
+        // The IRQL first, before the value is touched (see `release.rs`):
+        // above the pool's maximum the block and its value are leaked.
+        if !may_release(self.pool.max_irql()) {
+            return;
+        }
         // SAFETY: by the invariants the T is live and dropped only here.
         unsafe { self.ptr.drop_in_place() };
-        // SAFETY: the block came from `allocate` with this layout, tag and pool.
-        unsafe { free(self.ptr.cast(), Layout::new::<T>(), self.tag, self.pool) };
+        // SAFETY: the block came from `allocate` with this layout and tag, and
+        // the IRQL is within the pool's maximum.
+        unsafe { free_checked(self.ptr.cast(), Layout::new::<T>(), self.tag) };
     }
 }
 

@@ -7,10 +7,13 @@ use core::{
 };
 
 use super::{PoolTag, PoolType, allocate, free};
-use crate::{NtResult, NtStatus, plain::OwnedBytes};
+use crate::{NtResult, NtStatus, plain::OwnedBytes, sys};
 
 /// `len` zeroed bytes of pool memory aligned to `align`, tagged, freed with
-/// `ExFreePoolWithTag` on drop. Not `Clone`: it owns its block.
+/// `ExFreePoolWithTag` on drop. Not `Clone`: it owns its block. A paged
+/// buffer may only be dereferenced at `<= APC_LEVEL` (see the
+/// [module's IRQL rules](super#irql)); dropped above its pool's IRQL, it
+/// leaks its block.
 ///
 /// ```
 /// # let kernel = wdm_mem::model::Kernel::new();
@@ -89,12 +92,14 @@ impl Deref for PoolBuffer {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
+        sys::note_pool_access(self.bytes.as_non_null().as_ptr().cast(), self.bytes.len(), false);
         self.bytes.as_slice()
     }
 }
 
 impl DerefMut for PoolBuffer {
     fn deref_mut(&mut self) -> &mut [u8] {
+        sys::note_pool_access(self.bytes.as_non_null().as_ptr().cast(), self.bytes.len(), true);
         self.bytes.as_mut_slice()
     }
 }

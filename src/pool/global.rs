@@ -30,6 +30,10 @@ use super::{PoolTag, PoolType, allocate, free};
 /// # kernel.assert_clean();
 /// ```
 ///
+/// Its blocks are touched by whatever owns them (`Box`, `Vec`), which this
+/// crate does not see: with a paged pool, keep them to code at <=
+/// APC_LEVEL (the kernel model cannot report those touches).
+///
 /// # IRQL
 /// As the pool's: with [`PoolType::NonPagedNx`], `alloc` works up to
 /// DISPATCH_LEVEL. Above the pool's maximum, `alloc` returns NULL (Rust's

@@ -13,13 +13,38 @@
 //! # IRQL
 //! Paged pool: allocate, free and touch at `<= APC_LEVEL`. Non-paged pool:
 //! allocate and free at `<= DISPATCH_LEVEL`, touch at any IRQL. An allocation
-//! above the maximum returns [`NtStatus::INVALID_LEVEL`]; a drop above it
-//! leaks the block instead of bug-checking (the model's verifier reports the
-//! leak at unload).
+//! above the maximum returns [`NtStatus::INVALID_LEVEL`]. A drop above it
+//! checks the IRQL *before* touching the value: it neither runs the value's
+//! destructor nor frees the block, which stays allocated (leaked; the
+//! verifier reports it at unload). This is the crate's one rule for every
+//! `Drop` above its IRQL, pool blocks and lookaside lists alike (see
+//! `release.rs`).
+//!
+//! Touching a paged value (dereferencing a [`PoolBox`] or [`PoolBuffer`] of
+//! [`PoolType::Paged`]) above APC_LEVEL is *not* checked at run time on a
+//! real kernel (that would cost an IRQL read per access): it is the page fault
+//! Windows reports as `IRQL_NOT_LESS_OR_EQUAL` (0x0A) or
+//! `DRIVER_IRQL_NOT_LESS_OR_EQUAL` (0xD1) when the page is out, and with
+//! Driver Verifier's IRQL checking (which trims pageable memory on every raise)
+//! every time. Keep paged values for code that runs at `<= APC_LEVEL`. The
+//! kernel model reports every such touch as 0xD1 (address, IRQL, 0 read / 1
+//! write), as it does for `pageable_static!` data.
+//!
+//! # Resolving the exports in `DriverEntry`
+//! `ExAllocatePool2` is looked up with `MmGetSystemRoutineAddress`, which may
+//! only be called at PASSIVE_LEVEL. Until a first allocation at
+//! PASSIVE_LEVEL (or [`resolve_routines`]) has found it, an allocation at
+//! APC_LEVEL or DISPATCH_LEVEL takes the `ExAllocatePoolWithTag` path. Call
+//! [`resolve_routines`] first thing in `DriverEntry`: every allocation then
+//! takes the same path at every IRQL (it also resolves the
+//! `LOOKASIDE_LIST_EX` exports, so that a first
+//! [`LookasideListEx`](crate::lookaside::LookasideListEx) may be initialised
+//! above PASSIVE_LEVEL).
 
 mod boxed;
 mod buffer;
 mod global;
+mod release;
 mod tag;
 
 use core::{
@@ -31,6 +56,7 @@ use core::{
 pub use boxed::PoolBox;
 pub use buffer::PoolBuffer;
 pub use global::KernelAllocator;
+pub(crate) use release::may_release;
 pub use tag::PoolTag;
 
 use crate::{Irql, NtResult, NtStatus, sys};
@@ -128,8 +154,9 @@ impl PoolType {
 }
 
 /// What this crate's pool allocations hold right now, process-wide (every
-/// [`PoolBox`], [`PoolBuffer`] and [`KernelAllocator`] block). A driver can
-/// check it is zero in `DriverUnload`.
+/// [`PoolBox`], [`PoolBuffer`] and [`KernelAllocator`] block; not the kernel
+/// structures of lookaside lists, nor their entries). A driver can check it
+/// is zero in `DriverUnload`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PoolStats {
     /// Outstanding allocations.
@@ -164,6 +191,16 @@ const HEADER: usize = core::mem::size_of::<usize>();
 /// call above the pool's IRQL [`NtStatus::INVALID_LEVEL`], a NULL from the
 /// kernel [`NtStatus::INSUFFICIENT_RESOURCES`].
 pub(crate) fn allocate(layout: Layout, tag: PoolTag, pool: PoolType, zeroed: bool) -> NtResult<NonNull<u8>> {
+    let block = allocate_uncounted(layout, tag, pool, zeroed)?;
+    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+    Ok(block)
+}
+
+/// [`allocate`], not counted in [`stats`]: for the crate's own structures
+/// (a lookaside list's kernel structure), which are not the driver's
+/// allocations.
+pub(crate) fn allocate_uncounted(layout: Layout, tag: PoolTag, pool: PoolType, zeroed: bool) -> NtResult<NonNull<u8>> {
     if layout.size() == 0 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
@@ -204,21 +241,39 @@ pub(crate) fn allocate(layout: Layout, tag: PoolTag, pool: PoolType, zeroed: boo
     } else {
         block
     };
-    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    BYTES.fetch_add(layout.size(), Ordering::Relaxed);
     Ok(aligned)
 }
 
 /// Frees what [`allocate`] returned. Above the pool's IRQL the block is
-/// leaked rather than freed (freeing would bug-check).
+/// leaked rather than freed (freeing would bug-check), as [`may_release`]
+/// says.
 ///
 /// # Safety
 /// `block` came from [`allocate`] with the same `layout`, `tag` and `pool`,
 /// and is not used afterwards.
 pub(crate) unsafe fn free(block: NonNull<u8>, layout: Layout, tag: PoolTag, pool: PoolType) {
-    if Irql::ensure_at_most(pool.max_irql()).is_err() {
-        return;
+    if may_release(pool.max_irql()) {
+        // SAFETY: the caller's contract, and the IRQL was just checked.
+        unsafe { free_checked(block, layout, tag) };
     }
+}
+
+/// [`free`] once the caller has checked the IRQL with [`may_release`].
+///
+/// # Safety
+/// As [`free`], and the IRQL is at most the pool's maximum.
+pub(crate) unsafe fn free_checked(block: NonNull<u8>, layout: Layout, tag: PoolTag) {
+    // SAFETY: the caller's contract.
+    unsafe { free_uncounted(block, layout, tag) };
+    ALLOCATIONS.fetch_sub(1, Ordering::Relaxed);
+    BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+}
+
+/// Frees what [`allocate_uncounted`] returned.
+///
+/// # Safety
+/// As [`free_checked`], for a block of [`allocate_uncounted`].
+pub(crate) unsafe fn free_uncounted(block: NonNull<u8>, layout: Layout, tag: PoolTag) {
     let kernel_block = if layout.align() > KERNEL_ALIGNMENT {
         // SAFETY: `allocate` wrote the kernel's address in the header word.
         unsafe { block.sub(HEADER).cast::<usize>().read() as *mut u8 }
@@ -226,8 +281,39 @@ pub(crate) unsafe fn free(block: NonNull<u8>, layout: Layout, tag: PoolTag, pool
         block.as_ptr()
     };
     // SAFETY: `kernel_block` is the kernel's address of a live block tagged
-    // `tag`, at an IRQL the pool allows.
+    // `tag`, at an IRQL the pool allows (contract).
     unsafe { sys::ExFreePoolWithTag(kernel_block.cast(), tag.to_u32()) };
-    ALLOCATIONS.fetch_sub(1, Ordering::Relaxed);
-    BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+}
+
+/// What [`resolve_routines`] found in the running kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelRoutines {
+    /// `ExAllocatePool2` (Windows 10 2004 and later): pool allocations use it
+    /// at every IRQL; without it, `ExAllocatePoolWithTag` (and zeroing).
+    pub ex_allocate_pool2: bool,
+    /// `ExInitializeLookasideListEx` and `ExDeleteLookasideListEx` (Vista
+    /// and later; not Wine 8):
+    /// [`LookasideListEx`](crate::lookaside::LookasideListEx) lists work.
+    pub lookaside_list_ex: bool,
+}
+
+/// Looks up, once and for all, the exports this crate finds at run time
+/// (`ExAllocatePool2`, the `LOOKASIDE_LIST_EX` routines), so that no later
+/// call depends on the IRQL it runs at: call it first thing in
+/// `DriverEntry`. Returns what the kernel has.
+///
+/// Errors: [`NtStatus::INVALID_LEVEL`] above PASSIVE_LEVEL (where
+/// `MmGetSystemRoutineAddress` may not be called); nothing is looked up then.
+///
+/// With the kernel model, the answers are not cached (each test presents its
+/// own exports), so the call only reports.
+///
+/// # IRQL
+/// PASSIVE_LEVEL.
+pub fn resolve_routines() -> NtResult<KernelRoutines> {
+    Irql::ensure_at_most(Irql::PASSIVE)?;
+    Ok(KernelRoutines {
+        ex_allocate_pool2: sys::EX_ALLOCATE_POOL2.address(true).is_some(),
+        lookaside_list_ex: sys::lookaside_list_ex_routines(true).is_some(),
+    })
 }

@@ -38,7 +38,9 @@ unsafe impl Sync for BackingFile {}
 
 impl BackingFile {
     /// Opens `path` (an NT path, e.g. `\??\C:\data.bin`) for synchronous,
-    /// shared access.
+    /// shared access. A path a request supplied must come
+    /// [`with_access_check`](ObjectName::with_access_check), so that the open
+    /// checks the requester's access to the file, not the kernel's.
     ///
     /// Errors: the statuses of `ZwCreateFile` (`STATUS_OBJECT_NAME_NOT_FOUND`,
     /// `STATUS_OBJECT_PATH_NOT_FOUND`, `STATUS_ACCESS_DENIED`, ...).
@@ -52,7 +54,7 @@ impl BackingFile {
             FileAccess::ReadWrite => (sys::GENERIC_READ | sys::GENERIC_WRITE, sys::FILE_OPEN_IF),
         };
         let mut name = path.to_unicode_string();
-        let mut attributes = object_attributes(&mut name, false);
+        let mut attributes = object_attributes(&mut name, path.forces_access_check(), false);
         // SAFETY: IO_STATUS_BLOCK is plain data; all zeroes is a valid value.
         let mut io_status: sys::IO_STATUS_BLOCK = unsafe { core::mem::zeroed() };
         let mut handle = null_mut();

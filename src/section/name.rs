@@ -7,9 +7,22 @@ use crate::{NtResult, NtStatus, sys};
 ///
 /// Build one at compile time with [`object_name!`](crate::object_name) or from
 /// UTF-16 at run time with [`ObjectName::new`].
+///
+/// # Names from requests
+/// The crate opens and creates objects from kernel mode with kernel
+/// handles, so the object manager checks no access unless asked: a name or
+/// path that a request supplied (an IOCTL's input) would let any caller
+/// reach what only the kernel may (`\Device\PhysicalMemory`, a system
+/// file), a confused deputy. Such a name must be marked
+/// [`with_access_check`](Self::with_access_check) (`OBJ_FORCE_ACCESS_CHECK`):
+/// the open is then checked against the requester's token, as if the
+/// requester had made it; call it in the requester's context (the dispatch
+/// routine of its request). Names the driver itself chose (constants, names
+/// it built) need no check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ObjectName<'a> {
     utf16: &'a [u16],
+    force_access_check: bool,
 }
 
 impl<'a> ObjectName<'a> {
@@ -23,8 +36,25 @@ impl<'a> ObjectName<'a> {
         if utf16.is_empty() || utf16.len() > (u16::MAX / 2) as usize {
             Err(NtStatus::OBJECT_NAME_INVALID)
         } else {
-            Ok(ObjectName { utf16 })
+            Ok(ObjectName { utf16, force_access_check: false })
         }
+    }
+
+    /// This name, opened with `OBJ_FORCE_ACCESS_CHECK`: for names and paths
+    /// a request supplied (see [Names from requests](Self#names-from-requests)).
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
+    pub const fn with_access_check(self) -> ObjectName<'a> {
+        ObjectName { force_access_check: true, ..self }
+    }
+
+    /// Whether opens of this name check the requester's access.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
+    pub const fn forces_access_check(&self) -> bool {
+        self.force_access_check
     }
 
     /// The UTF-16 code units.

@@ -9,7 +9,8 @@
 //! targets [`probe_and_lock_pages`] is a C function (`src/sys/seh/probe.c`,
 //! compiled by `build.rs`) that calls the kernel inside
 //! `__try/__except(EXCEPTION_EXECUTE_HANDLER)` and returns the exception code
-//! as an `NTSTATUS`; the kernel model has a Rust function with the same
+//! as an `NTSTATUS` (always an error status: a code of another severity
+//! becomes one); the kernel model has a Rust function with the same
 //! contract, returning the code its `MmProbeAndLockPages` would raise.
 
 use core::ptr::null_mut;

@@ -51,6 +51,10 @@ pub use cr8::*;
 mod paging;
 #[cfg(not(wdm_provider = "model"))]
 pub use paging::*;
+#[cfg(not(wdm_provider = "model"))]
+mod pool_hooks;
+#[cfg(not(wdm_provider = "model"))]
+pub use pool_hooks::*;
 // READ_REGISTER_*/WRITE_REGISTER_*: the model routes them to its devices.
 #[cfg(not(wdm_provider = "model"))]
 mod register;
@@ -65,6 +69,8 @@ mod mdl;
 mod object;
 mod pool;
 mod routine;
+mod section;
+mod user_copy;
 pub use io_space::{MM_MAP_IO_SPACE_EX, PFN_MM_MAP_IO_SPACE_EX, map_io_space};
 pub use lookaside::{
     EX_DELETE_LOOKASIDE_LIST_EX, EX_INITIALIZE_LOOKASIDE_LIST_EX, ExAllocateFromLookasideListEx,
@@ -89,3 +95,14 @@ pub use pool::{
     POOL_FLAG_UNINITIALIZED, POOL_FLAG_USE_QUOTA, POOL_FLAGS, allocate_pool,
 };
 pub use routine::{RuntimeRoutine, utf16};
+#[cfg(not(wdm_provider = "model"))]
+pub use section::{
+    IoGetCurrentProcess, ObReferenceObjectByHandle, ObfDereferenceObject, ObfReferenceObject, ZwAllocateVirtualMemory,
+};
+pub use section::{
+    MEM_COMMIT, MM_MAP_VIEW_IN_SYSTEM_SPACE, MM_SECTION_OBJECT_TYPE, MM_UNMAP_VIEW_IN_SYSTEM_SPACE,
+    OBJ_FORCE_ACCESS_CHECK, PFN_MM_MAP_VIEW_IN_SYSTEM_SPACE, PFN_MM_UNMAP_VIEW_IN_SYSTEM_SPACE, PFN_ZW_QUERY_SECTION,
+    SEC_FILE, SECTION_BASIC_INFORMATION, SectionBasicInformation, WINE_KERNEL, ZW_QUERY_SECTION,
+};
+#[cfg(not(wdm_provider = "model"))]
+pub use user_copy::{copy_from_user, copy_to_user};

@@ -1,6 +1,7 @@
 //! Checks of the lookaside IOCTL: the driver's non-paged and paged lists
 //! reuse their entries (their own counters say so), its `LOOKASIDE_LIST_EX`
-//! does too where the kernel has one, and bad requests are refused.
+//! does too where the kernel has one, a list with leaked entries is deleted
+//! by abandoning them, and bad requests are refused.
 //!
 //! Wine 8 has no `ExInitializeLookasideListEx`: the driver's
 //! `LOOKASIDE_LIST_EX` is then never initialised and its requests fail with
@@ -9,7 +10,7 @@
 
 use crate::protocol::{
     IOCTL_LOOKASIDE_REUSE, LOOKASIDE_ENTRY_SIZE, LOOKASIDE_EX, LOOKASIDE_MAX_COUNT, LOOKASIDE_NON_PAGED,
-    LOOKASIDE_PAGED, LookasideReply, LookasideRequest,
+    LOOKASIDE_PAGED, LOOKASIDE_SCRATCH_ABANDON, LookasideReply, LookasideRequest,
 };
 use crate::{Driver, ERROR_INVALID_PARAMETER, IoctlError, expect, ioctl};
 
@@ -65,10 +66,23 @@ pub fn lookaside_ex_reuse_or_absent(driver: &dyn Driver) -> Result<String, Strin
     }
 }
 
-/// An unknown list, no entries, too many, no rounds: refused.
+/// A scratch list (in paged pool) with leaked entries: `delete` refuses,
+/// `delete_abandoning_entries` deletes it all the same, and the abandoned
+/// entries are plain pool blocks the driver frees.
+pub fn lookaside_abandon_leaked_entries(driver: &dyn Driver) -> Result<String, String> {
+    let reply = reuse(driver, LOOKASIDE_SCRATCH_ABANDON, 3, 1).map_err(|e| e.to_string())?;
+    expect("allocates", reply.allocates, 3)?;
+    expect("entries_out (abandoned)", reply.entries_out, 3)?;
+    expect("contents_ok (delete refused, then abandoned)", reply.contents_ok, 1)?;
+    Ok(format!("3 leaked entries: delete refused, delete_abandoning_entries abandoned {}", reply.entries_out))
+}
+
+/// An unknown list, no entries, too many, no rounds, a scratch list with
+/// more than one round: refused.
 pub fn lookaside_bad_requests(driver: &dyn Driver) -> Result<String, String> {
     for (list, count, rounds) in [
-        (3, 1, 1),
+        (LOOKASIDE_SCRATCH_ABANDON + 1, 1, 1),
+        (LOOKASIDE_SCRATCH_ABANDON, 1, 2),
         (LOOKASIDE_NON_PAGED, 0, 1),
         (LOOKASIDE_PAGED, LOOKASIDE_MAX_COUNT + 1, 1),
         (LOOKASIDE_NON_PAGED, 1, 0),
@@ -80,7 +94,7 @@ pub fn lookaside_bad_requests(driver: &dyn Driver) -> Result<String, String> {
             }
         }
     }
-    Ok("4 bad requests refused with win32 error 87 (STATUS_INVALID_PARAMETER)".into())
+    Ok("5 bad requests refused with win32 error 87 (STATUS_INVALID_PARAMETER)".into())
 }
 
 /// How the sample driver answers, for the client's unit tests: Windows
@@ -89,8 +103,19 @@ pub fn lookaside_bad_requests(driver: &dyn Driver) -> Result<String, String> {
 pub fn fake_reply(input: &[u8], absent_ex: bool, no_reuse: bool) -> Result<LookasideReply, u32> {
     let field = |at: usize| u32::from_le_bytes(input[at..at + 4].try_into().unwrap());
     let (list, count, rounds) = (field(0), field(4), field(8));
-    if list > LOOKASIDE_EX || count == 0 || count > LOOKASIDE_MAX_COUNT || rounds == 0 {
+    let bad_scratch = list == LOOKASIDE_SCRATCH_ABANDON && rounds != 1;
+    if list > LOOKASIDE_SCRATCH_ABANDON || count == 0 || count > LOOKASIDE_MAX_COUNT || rounds == 0 || bad_scratch {
         return Err(ERROR_INVALID_PARAMETER);
+    }
+    if list == LOOKASIDE_SCRATCH_ABANDON {
+        let reply = LookasideReply {
+            allocates: count,
+            allocate_misses: count,
+            depth: 4,
+            entries_out: count,
+            ..Default::default()
+        };
+        return Ok(LookasideReply { entry_size: LOOKASIDE_ENTRY_SIZE, contents_ok: 1, ..reply });
     }
     if list == LOOKASIDE_EX && absent_ex {
         return Err(ERROR_PROC_NOT_FOUND);

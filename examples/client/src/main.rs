@@ -196,6 +196,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("lookaside_non_paged_reuse", lookaside_checks::lookaside_non_paged_reuse),
     ("lookaside_paged_reuse", lookaside_checks::lookaside_paged_reuse),
     ("lookaside_ex_reuse_or_absent", lookaside_checks::lookaside_ex_reuse_or_absent),
+    ("lookaside_abandon_leaked_entries", lookaside_checks::lookaside_abandon_leaked_entries),
     ("lookaside_bad_requests", lookaside_checks::lookaside_bad_requests),
     ("memory_non_cached", memory_checks::memory_non_cached),
     ("memory_contiguous_or_unavailable", memory_checks::memory_contiguous_or_unavailable),
@@ -518,6 +519,8 @@ mod tests {
                         reply.coherent = 1;
                         reply.write_copy_private = u32::from(!self.write_through);
                         reply.mapped_size = view.div_ceil(4096) * 4096;
+                        reply.system_view_status = if self.wine { NOT_SUPPORTED } else { 0 };
+                        reply.reserved_write_status = ACCESS_VIOLATION;
                     }
                 }
             }

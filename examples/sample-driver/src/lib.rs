@@ -42,6 +42,7 @@ static SYMLINK_NAME: [u16; 24] = utf16(b"\\DosDevices\\WdmMemSample");
 pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry: PUNICODE_STRING) -> NTSTATUS {
     // SAFETY: the I/O manager passes a valid, exclusively ours driver object.
     let driver = unsafe { &mut *driver };
+    let _found = pool::resolve_routines(); // at PASSIVE_LEVEL: every later allocation takes one path at any IRQL
     if let Err(status) = lookaside_ioctl::create_lists() {
         return status.to_raw();
     }

@@ -1,6 +1,7 @@
 //! The lookaside IOCTL: three lists in statics, initialised in place by
 //! `DriverEntry` and deleted by `DriverUnload`, reused by each request (the
-//! lists' own counters show it).
+//! lists' own counters show it); and a scratch list in paged pool whose
+//! leaked entries are abandoned at its deletion.
 //!
 //! Under Wine the non-paged and paged lists are real; Wine has no
 //! `ExInitializeLookasideListEx`, so the `LOOKASIDE_LIST_EX` is never
@@ -17,16 +18,17 @@ use wdm_mem::{
     NtResult, NtStatus,
     lookaside::{
         ListKind, LookasideBox, LookasideConfig, LookasideList, LookasideListEx, LookasideStats, NPagedLookasideList,
-        PagedLookasideList,
+        NonPaged, PagedLookasideList,
     },
-    pool::PoolTag,
-    pool_tag,
+    pool::{PoolBox, PoolTag, PoolType},
+    pool_tag, sys,
 };
 
 use crate::{
     irp::DeviceControl,
     protocol::{
-        LOOKASIDE_EX, LOOKASIDE_MAX_COUNT, LOOKASIDE_NON_PAGED, LOOKASIDE_PAGED, LookasideReply, LookasideRequest,
+        LOOKASIDE_EX, LOOKASIDE_MAX_COUNT, LOOKASIDE_NON_PAGED, LOOKASIDE_PAGED, LOOKASIDE_SCRATCH_ABANDON,
+        LookasideReply, LookasideRequest,
     },
 };
 
@@ -90,6 +92,7 @@ pub fn reuse_ioctl(request: &DeviceControl) -> (NtStatus, usize) {
             LOOKASIDE_EX => NtStatus::from_raw(EX_STATUS.load(Ordering::Relaxed))
                 .result()
                 .and_then(|()| reuse(Pin::static_ref(&EX), &input)),
+            LOOKASIDE_SCRATCH_ABANDON if input.rounds == 1 => abandon(input.count),
             _ => Err(NtStatus::INVALID_PARAMETER),
         }
     };
@@ -119,6 +122,41 @@ fn reuse<K: ListKind>(
     }
     let after = list.stats()?;
     Ok(reply(&before, &after, contents_ok))
+}
+
+/// A scratch list in paged pool (its kernel structure is non-paged all the
+/// same): `count` entries leaked, the list deleted by abandoning them, and
+/// the entries, plain pool blocks of the list's tag, freed here.
+fn abandon(count: u32) -> NtResult<LookasideReply> {
+    let boxed = PoolBox::pin(NPagedLookasideList::<Entry>::new(), TAG, PoolType::Paged)?;
+    let list = boxed.as_ref();
+    list.init(LookasideConfig::new(TAG))?;
+    // All allocated first: on a failure every entry goes back, and the list
+    // is deleted when dropped.
+    let mut held: [Option<LookasideBox<'_, Entry, NonPaged>>; LOOKASIDE_MAX_COUNT as usize] = Default::default();
+    for (index, slot) in (0..u64::from(count)).zip(held.iter_mut()) {
+        *slot = Some(list.allocate(Entry::new(index))?);
+    }
+    let mut leaked = [core::ptr::null_mut::<Entry>(); LOOKASIDE_MAX_COUNT as usize];
+    for (slot, address) in held.iter_mut().zip(leaked.iter_mut()) {
+        if let Some(mut entry) = slot.take() {
+            *address = &mut *entry;
+            core::mem::forget(entry);
+        }
+    }
+    let stats = list.stats()?;
+    let refused = list.delete() == Err(NtStatus::CANNOT_DELETE);
+    // SAFETY: the entries out were leaked with mem::forget just above and
+    // are only freed below, as pool; this thread alone uses the list.
+    let abandoned = unsafe { list.delete_abandoning_entries() }?;
+    for &entry in leaked.iter().take(count as usize) {
+        // SAFETY: an abandoned entry of a list with the default routines is
+        // a pool block of the list's tag, no longer known to any list.
+        unsafe { sys::ExFreePoolWithTag(entry.cast(), TAG.to_u32()) };
+    }
+    let mut reply = reply(&stats, &stats, refused && abandoned == count as usize);
+    (reply.allocates, reply.allocate_misses, reply.entries_out) = (count, count, abandoned as u32);
+    Ok(reply)
 }
 
 fn reply(before: &LookasideStats, after: &LookasideStats, contents_ok: bool) -> LookasideReply {

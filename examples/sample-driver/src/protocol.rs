@@ -119,10 +119,18 @@ pub struct SectionReply {
     pub coherent: u32,
     /// 1 if a write through the write-copy view stayed out of the section.
     pub write_copy_private: u32,
-    /// Padding.
-    pub reserved: u32,
+    /// NTSTATUS of an exclusive system-space view (`map_exclusive`) written
+    /// and read back through its slice: 0 on Windows,
+    /// `STATUS_NOT_SUPPORTED` under Wine (its system-space routines are stubs).
+    pub system_view_status: i32,
     /// What the kernel mapped for the read-only view (page multiple).
     pub mapped_size: u64,
+    /// NTSTATUS of a write to an uncommitted page of a `SEC_RESERVE` view:
+    /// `STATUS_ACCESS_VIOLATION`, caught by the SEH copy (0 under Wine,
+    /// which commits a reserved view's pages when it maps it).
+    pub reserved_write_status: i32,
+    /// NTSTATUS of the same write after `UserView::commit`: 0.
+    pub committed_write_status: i32,
 }
 
 /// Store [`PagingRequest::value`] in the driver's pageable static (exclusive
@@ -175,6 +183,12 @@ pub const LOOKASIDE_NON_PAGED: u32 = 0;
 pub const LOOKASIDE_PAGED: u32 = 1;
 /// ... its `LOOKASIDE_LIST_EX` (non-paged entries).
 pub const LOOKASIDE_EX: u32 = 2;
+/// ... a scratch `NPAGED_LOOKASIDE_LIST` whose Rust value lives in paged
+/// pool: `count` entries are leaked (`rounds` must be 1), `delete` must
+/// refuse, `delete_abandoning_entries` deletes it; the driver then frees the
+/// abandoned entries itself (plain pool blocks). The reply's `entries_out`
+/// is the number abandoned, `contents_ok` 1 when all went as documented.
+pub const LOOKASIDE_SCRATCH_ABANDON: u32 = 3;
 /// The most entries one request may hold at once.
 pub const LOOKASIDE_MAX_COUNT: u32 = 16;
 /// The size of the lists' entries.

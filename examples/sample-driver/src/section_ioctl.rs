@@ -1,5 +1,16 @@
 //! The section IOCTLs: a section with three views (coherence, write-copy),
-//! and a named section the user-mode client opens.
+//! an exclusive system-space view, and a named section the user-mode client
+//! opens.
+//!
+//! The three views are user views: mapped into the process the request runs
+//! in (under Wine: `winedevice.exe`, where the driver runs), touched only
+//! through the crate's copies under SEH. A view of a `SEC_RESERVE` section
+//! shows the SEH copy at work: on Windows its write to an uncommitted page
+//! is an access violation, caught and returned (Wine commits the pages when
+//! it maps the view, so the write succeeds there); after `commit` it
+//! succeeds. The system-space view works on
+//! Windows; under Wine it is refused with `STATUS_NOT_SUPPORTED`, which the
+//! reply carries and the client checks.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -45,13 +56,42 @@ fn roundtrip(input: &SectionRequest) -> NtResult<SectionReply> {
     let coherent = reader.read::<u8>(0)? == input.fill;
     private.write(at, &!input.fill)?;
     let write_copy_private = writer.read::<u8>(at)? == input.fill && private.read::<u8>(at)? == !input.fill;
+    let (reserved_write_status, committed_write_status) = reserved(input.fill)?;
     Ok(SectionReply {
         status: NtStatus::SUCCESS.to_raw(),
         coherent: coherent.into(),
         write_copy_private: write_copy_private.into(),
-        reserved: 0,
+        system_view_status: NtStatus::from(system_view(input.fill)).to_raw(),
         mapped_size: reader.mapped_size() as u64,
+        reserved_write_status,
+        committed_write_status,
     })
+}
+
+/// A `SEC_RESERVE` section's view: a write before its page is committed
+/// faults, and the SEH copy returns the exception as a status; after
+/// `commit` the same write succeeds. The two statuses.
+fn reserved(fill: u8) -> NtResult<(i32, i32)> {
+    let section = Section::builder().size(0x1_0000).reserve().create()?;
+    let mut view = section.map::<ReadWrite>(0, 0)?;
+    let before = NtStatus::from(view.write(0, &fill)).to_raw();
+    view.commit(0, 1)?;
+    let after = NtStatus::from(view.write(0, &fill).and_then(|()| match view.read::<u8>(0)? {
+        byte if byte == fill => Ok(()),
+        _ => Err(NtStatus::DATA_ERROR),
+    }))
+    .to_raw();
+    Ok((before, after))
+}
+
+/// An exclusive system-space view: the only mapping of an anonymous
+/// section, used as a plain slice.
+fn system_view(fill: u8) -> NtResult<()> {
+    let mut view = Section::builder().size(4096).map_exclusive::<ReadWrite>()?;
+    view[..16].fill(fill);
+    let same = view[..16].iter().all(|&byte| byte == fill);
+    view.unmap()?;
+    if same { Ok(()) } else { Err(NtStatus::DATA_ERROR) }
 }
 
 /// IOCTL_SECTION_PUBLISH.

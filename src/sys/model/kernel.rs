@@ -44,6 +44,26 @@ impl State {
     pub(super) fn violation(&mut self, code: u32, params: [u64; 4], message: String) {
         self.violations.push(Violation { bug_check: BugCheck { code, params }, message });
     }
+
+    /// Records the page fault Windows cannot service above APC_LEVEL: a
+    /// `write` (or read) of `size` bytes of pageable memory (`what`) at
+    /// `address` at IRQL `level`, `DRIVER_IRQL_NOT_LESS_OR_EQUAL` (0xD1:
+    /// address, IRQL, 0 read / 1 write).
+    pub(super) fn pageable_touch_at_raised_irql(
+        &mut self,
+        address: usize,
+        size: usize,
+        write: bool,
+        level: u8,
+        what: &str,
+    ) {
+        let access = if write { "write" } else { "read" };
+        self.violation(
+            BugCheck::DRIVER_IRQL_NOT_LESS_OR_EQUAL,
+            [address as u64, u64::from(level), u64::from(write), 0],
+            std::format!("{access} of {size} byte(s) of {what} at {address:#x} at IRQL {level}"),
+        );
+    }
 }
 
 type Shared = Arc<Mutex<State>>;

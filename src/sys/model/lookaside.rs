@@ -42,6 +42,25 @@ pub const LOOKASIDE_BAD_PARAMETER: u64 = 0x1_0104;
 /// ... for a list used (allocated from or freed to) after its deletion
 /// (parameter 2: the list).
 pub const LOOKASIDE_USED_AFTER_DELETE: u64 = 0x1_0105;
+/// ... for a list structure initialised in paged pool (parameter 2: the
+/// list): the kernel requires non-paged system space for it, even for a
+/// list of paged entries, because it links the structure into its global
+/// list of lookaside lists and scans that at DISPATCH_LEVEL. Windows would
+/// fault (0x0A/0xD1) when the scan meets the structure paged out; the model
+/// reports it at the initialisation. (It cannot see a kernel stack, which
+/// the kernel may swap out too.)
+pub const LOOKASIDE_PAGED_STRUCTURE: u64 = 0x1_0106;
+
+/// ... for pool freed while it holds a live lookaside list (parameter 2:
+/// the list, parameter 3: the block): the kernel's list of lookaside lists
+/// then links freed memory. Driver Verifier checks freed pool for live
+/// kernel objects in the same way (timers, resources); the value is the
+/// model's own.
+pub const LOOKASIDE_FREED_WHILE_LINKED: u64 = 0x1_0107;
+
+/// The byte an entry's bytes past its SList link are filled with while it
+/// sits in a list: a use after its free shows these, not the old value.
+pub const LOOKASIDE_ENTRY_POISON: u8 = 0xCE;
 
 /// Parameter 1 of `KERNEL_SECURITY_CHECK_FAILURE` (0x139) for a corrupted
 /// `LIST_ENTRY`: what Windows raises when a lookaside list is deleted twice,
@@ -95,13 +114,15 @@ pub(super) struct List {
     /// The highest IRQL it may be used at (APC_LEVEL for paged entries).
     pub(super) max_irql: u8,
     pub(super) routines: Routines,
+    /// The size of an entry (`Size`).
+    pub(super) entry_size: usize,
     /// The entries its SList holds.
     cached: HashSet<usize>,
 }
 
 impl List {
-    pub(super) fn new(kind: ListKind, max_irql: u8, routines: Routines) -> List {
-        List { kind, max_irql, routines, cached: HashSet::new() }
+    pub(super) fn new(kind: ListKind, max_irql: u8, routines: Routines, entry_size: usize) -> List {
+        List { kind, max_irql, routines, entry_size, cached: HashSet::new() }
     }
 
     /// The entries the list holds, for its deletion.
@@ -157,6 +178,11 @@ impl LookasideState {
             ));
         }
         Ok(self.lists.get_mut(&address))
+    }
+
+    /// A live list whose structure starts in `start..start + len`.
+    pub(super) fn live_within(&self, start: usize, len: usize) -> Option<usize> {
+        self.lists.keys().copied().find(|&list| list >= start && list - start < len)
     }
 
     /// The driver's routines of a live list.

@@ -23,7 +23,10 @@ use std::{
     vec::Vec,
 };
 
-use super::verifier::{BugCheck, Violation};
+use super::{
+    host_pages::HostPages,
+    verifier::{BugCheck, Violation},
+};
 
 /// Parameter 1 of the model's 0xC4 bug check for non-cached or contiguous
 /// memory still allocated at unload (parameter 2: non-cached bytes,
@@ -65,6 +68,8 @@ struct Block {
     size: usize,
     /// The physical address of each page.
     frames: Vec<u64>,
+    /// The host memory behind the block.
+    pages: HostPages,
 }
 
 /// The non-cached and contiguous memory of one session.
@@ -75,9 +80,9 @@ pub(super) struct MemoryState {
     /// Physical ranges in use: start -> end (exclusive).
     physical: BTreeMap<u64, u64>,
     freed: HashSet<usize>,
-    /// Freed blocks, poisoned and inaccessible until the session ends:
-    /// address -> bytes mapped.
-    quarantine: BTreeMap<usize, usize>,
+    /// Freed blocks, poisoned and inaccessible until the session ends, by
+    /// address.
+    quarantine: BTreeMap<usize, HostPages>,
 }
 
 impl MemoryState {
@@ -101,17 +106,16 @@ impl MemoryState {
     /// zeroed (the kernel does not zero them either).
     fn map(&mut self, kind: MemoryKind, size: usize, frames: Option<Vec<u64>>) -> usize {
         let Some(frames) = frames else { return 0 };
-        let len = frames.len() * PAGE as usize;
-        let address = pages::map(len);
-        if address == 0 {
+        let Some(pages) = HostPages::new(frames.len() * PAGE as usize) else {
             self.release(&frames);
             return 0;
-        }
+        };
+        let address = pages.address();
         // Make reliance on zeroes visible.
-        // SAFETY: `address` holds `len` bytes just mapped.
-        unsafe { std::ptr::write_bytes(address as *mut u8, 0xA5, len) };
+        // SAFETY: the pages just mapped, read-write, `pages.len()` bytes.
+        unsafe { std::ptr::write_bytes(address as *mut u8, 0xA5, pages.len()) };
         self.freed.remove(&address);
-        self.blocks.insert(address, Block { kind, size, frames });
+        self.blocks.insert(address, Block { kind, size, frames, pages });
         address
     }
 
@@ -145,13 +149,7 @@ impl MemoryState {
         }
         let block = self.blocks.remove(&address).expect("looked up above");
         self.release(&block.frames);
-        let len = block.frames.len() * PAGE as usize;
-        // SAFETY: the block's own pages, mapped by `map`, not freed before.
-        unsafe {
-            std::ptr::write_bytes(address as *mut u8, 0xDF, len);
-            pages::retire(address, len);
-        }
-        self.quarantine.insert(address, len);
+        self.quarantine.insert(address, block.pages.make_inaccessible(0xDF));
         self.freed.insert(address);
         Ok(())
     }
@@ -159,7 +157,7 @@ impl MemoryState {
     /// Whether `address` lies in freed non-cached or contiguous memory
     /// (inaccessible since).
     pub(super) fn is_freed(&self, address: usize) -> bool {
-        self.quarantine.range(..=address).next_back().is_some_and(|(&start, &len)| address - start < len)
+        self.quarantine.range(..=address).next_back().is_some_and(|(&start, pages)| address - start < pages.len())
     }
 
     /// The physical address of `address` inside a live block; 0 elsewhere
@@ -173,10 +171,7 @@ impl MemoryState {
     /// At unload: one violation for every block still allocated; the memory
     /// is released so the test process does not grow.
     pub(super) fn report_leaks(&mut self, violations: &mut Vec<Violation>) {
-        for (address, len) in std::mem::take(&mut self.quarantine) {
-            // SAFETY: a freed block's pages, retired and never touched since.
-            unsafe { pages::unmap(address, len) };
-        }
+        self.quarantine.clear();
         if self.blocks.is_empty() {
             return;
         }
@@ -189,10 +184,7 @@ impl MemoryState {
             [non_cached, contiguous, self.blocks.len() as u64],
             format!("driver unloading with non-cached or contiguous memory allocated: {}", listed.join(", ")),
         ));
-        for (address, block) in std::mem::take(&mut self.blocks) {
-            // SAFETY: every live block's pages, mapped by `map`.
-            unsafe { pages::unmap(address, block.frames.len() * PAGE as usize) };
-        }
+        self.blocks.clear();
         self.physical.clear();
     }
 
@@ -276,67 +268,5 @@ fn violation(rule: u64, [p2, p3, p4]: [u64; 3], message: String) -> Violation {
     Violation {
         bug_check: BugCheck { code: BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION, params: [rule, p2, p3, p4] },
         message,
-    }
-}
-
-/// The host pages behind the blocks: anonymous mappings, so that freed
-/// blocks can be made inaccessible (Linux); plain allocations elsewhere.
-#[cfg(target_os = "linux")]
-mod pages {
-    /// `len` bytes (whole pages) of fresh read-write memory; 0 on failure.
-    pub(super) fn map(len: usize) -> usize {
-        // SAFETY: a fresh anonymous mapping chosen by the kernel.
-        let address = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if address == libc::MAP_FAILED { 0 } else { address as usize }
-    }
-
-    /// Makes freed pages inaccessible; they stay reserved (not reused).
-    ///
-    /// # Safety
-    /// `address..address + len` is a mapping from [`map`], not used after.
-    pub(super) unsafe fn retire(address: usize, len: usize) {
-        // SAFETY: per the contract.
-        unsafe { libc::mprotect(address as *mut libc::c_void, len, libc::PROT_NONE) };
-    }
-
-    /// Releases a mapping from [`map`].
-    ///
-    /// # Safety
-    /// As [`retire`].
-    pub(super) unsafe fn unmap(address: usize, len: usize) {
-        // SAFETY: per the contract.
-        unsafe { libc::munmap(address as *mut libc::c_void, len) };
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-mod pages {
-    use std::alloc::{Layout, alloc, dealloc};
-
-    fn layout(len: usize) -> Layout {
-        Layout::from_size_align(len, super::PAGE as usize).expect("page-sized layout")
-    }
-
-    pub(super) fn map(len: usize) -> usize {
-        // SAFETY: a non-zero size (a block has at least one page).
-        unsafe { alloc(layout(len)) as usize }
-    }
-
-    /// No page protection here: freed pages stay allocated (poisoned) until
-    /// the session ends, so their addresses are not reused.
-    pub(super) unsafe fn retire(_address: usize, _len: usize) {}
-
-    pub(super) unsafe fn unmap(address: usize, len: usize) {
-        // SAFETY: allocated by `map` with this layout.
-        unsafe { dealloc(address as *mut u8, layout(len)) };
     }
 }

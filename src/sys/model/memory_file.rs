@@ -19,6 +19,16 @@ pub(super) enum Mapping {
     NoAccess,
 }
 
+/// What the host lets a page of a mapping do (`mprotect`): the model keeps
+/// the host's protection equal to the simulated page's, so that a stray raw
+/// access faults as it would on Windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum HostAccess {
+    None,
+    Read,
+    ReadWrite,
+}
+
 #[cfg(target_os = "linux")]
 mod imp {
     use std::{
@@ -26,7 +36,7 @@ mod imp {
         vec::Vec,
     };
 
-    use super::Mapping;
+    use super::{HostAccess, Mapping};
     use crate::NtStatus;
 
     /// An anonymous memory file.
@@ -92,6 +102,20 @@ mod imp {
             unsafe { libc::munmap(address.cast(), len) };
         }
 
+        /// Changes the host protection of `len` bytes at `address`.
+        ///
+        /// # Safety
+        /// `address..address + len` lies in a live mapping of this model.
+        pub(in super::super) unsafe fn protect(address: *mut u8, len: usize, access: HostAccess) {
+            let prot = match access {
+                HostAccess::None => libc::PROT_NONE,
+                HostAccess::Read => libc::PROT_READ,
+                HostAccess::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
+            };
+            // SAFETY: per the contract.
+            unsafe { libc::mprotect(address.cast(), len, prot) };
+        }
+
         pub(in super::super) fn contents(&self) -> Vec<u8> {
             let mut bytes = std::vec![0u8; self.len() as usize];
             // SAFETY: `bytes` is writable for its length; pread on our own fd.
@@ -113,7 +137,7 @@ mod imp {
 mod imp {
     use std::vec::Vec;
 
-    use super::Mapping;
+    use super::{HostAccess, Mapping};
     use crate::NtStatus;
 
     /// Sections and files of the model need Linux's memfd.
@@ -134,6 +158,7 @@ mod imp {
             match *self {}
         }
         pub(in super::super) unsafe fn unmap(_address: *mut u8, _len: usize) {}
+        pub(in super::super) unsafe fn protect(_address: *mut u8, _len: usize, _access: HostAccess) {}
         pub(in super::super) fn contents(&self) -> Vec<u8> {
             match *self {}
         }

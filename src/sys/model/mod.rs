@@ -8,6 +8,7 @@
 
 pub(crate) mod exports;
 mod faults;
+mod host_pages;
 mod io_space;
 mod irql;
 mod kernel;
@@ -17,6 +18,7 @@ mod memory;
 mod memory_file;
 mod paging;
 mod pool;
+mod process;
 mod section;
 mod verifier;
 
@@ -25,10 +27,12 @@ pub use io_space::{Device, IO_SPACE_BAD_UNMAP, IO_SPACE_LEAKED, IO_SPACE_MISALIG
 pub use kernel::{EnteredKernel, Kernel, KernelHandle};
 pub use lookaside::{
     LIST_ENTRY_CORRUPTED, LOOKASIDE_BAD_PARAMETER, LOOKASIDE_DOUBLE_FREE, LOOKASIDE_ENTRIES_OUTSTANDING,
-    LOOKASIDE_USED_AFTER_DELETE, LOOKASIDE_WRONG_LIST,
+    LOOKASIDE_ENTRY_POISON, LOOKASIDE_FREED_WHILE_LINKED, LOOKASIDE_PAGED_STRUCTURE, LOOKASIDE_USED_AFTER_DELETE,
+    LOOKASIDE_WRONG_LIST,
 };
 pub use mdl::{MDL_BAD_UNMAP, MDL_LEAKED, MDL_NOT_MODELLED, UserProtection, UserRange};
 pub use memory::{MEMORY_BAD_FREE, MEMORY_LEAKED, PHYSICAL_MEMORY};
 pub use paging::PageableSection;
-pub use pool::{PoolBlock, PoolUsage};
+pub use pool::{FREED_POOL_POISON, LARGEST_BLOCK, PoolBlock, PoolUsage, QUARANTINE};
+pub use process::UserProcess;
 pub use verifier::{BugCheck, Report, Violation};

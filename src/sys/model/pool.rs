@@ -1,14 +1,23 @@
 //! The model's pools: real memory, accounted per tag and per pool, checked
 //! like Driver Verifier's special pool checks.
+//!
+//! Each block has pages of its own (on Linux, an anonymous mapping rounded up
+//! to whole pages), so that a freed block can be made inaccessible at once:
+//! its bytes are poisoned ([`FREED_POOL_POISON`]) and its pages protected
+//! `PROT_NONE`, and they stay reserved for the next [`QUARANTINE`] frees, so
+//! that a use after free faults (SIGSEGV) instead of reading a later block.
+//! Elsewhere, blocks come from the host's allocator and are only poisoned.
 
 use std::{
-    alloc::{Layout, alloc, alloc_zeroed, dealloc},
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{BTreeMap, HashSet, VecDeque},
     format,
     vec::Vec,
 };
 
-use super::verifier::{BugCheck, Violation};
+use super::{
+    host_pages::HostPages,
+    verifier::{BugCheck, Violation},
+};
 
 /// Which pool a block comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -55,46 +64,58 @@ pub struct PoolUsage {
     pub blocks: Vec<PoolBlock>,
 }
 
+/// The byte a freed block is filled with before its pages are protected.
+pub const FREED_POOL_POISON: u8 = 0xDF;
+/// The byte a block allocated without zeroing is filled with.
+const UNINITIALIZED_POOL: u8 = 0xA5;
+/// The largest block the model's pools hand out: larger requests fail
+/// (NULL), as they would on most machines.
+pub const LARGEST_BLOCK: usize = 1 << 32;
+/// How many freed blocks stay reserved and inaccessible before their pages
+/// are given back to the host.
+pub const QUARANTINE: usize = 1024;
+
 struct Block {
     size: usize,
     tag: u32,
     kind: PoolKind,
-    layout: Layout,
+    pages: HostPages,
 }
 
 /// The pools of one session.
 #[derive(Default)]
 pub(super) struct PoolState {
-    live: HashMap<usize, Block>,
+    live: BTreeMap<usize, Block>,
     freed: HashSet<usize>,
-}
-
-/// x64 pool blocks are 16-byte aligned; page-sized and larger ones start on a
-/// page.
-fn block_layout(size: usize) -> Option<Layout> {
-    let page = crate::sys::PAGE_SIZE as usize;
-    let align = if size >= page { page } else { 16 };
-    Layout::from_size_align(size, align).ok()
+    quarantine: VecDeque<HostPages>,
 }
 
 impl PoolState {
     /// Allocates a block (the caller has checked IRQL, size and tag).
     pub(super) fn allocate(&mut self, size: usize, tag: u32, kind: PoolKind, zeroed: bool) -> usize {
-        let Some(layout) = block_layout(size) else { return 0 };
-        // SAFETY: `layout` has a non-zero size (callers refuse size 0).
-        let address = unsafe { if zeroed { alloc_zeroed(layout) } else { alloc(layout) } } as usize;
-        if address == 0 {
+        if size > LARGEST_BLOCK {
             return 0;
         }
+        let Some(pages) = HostPages::new(size) else { return 0 };
+        let address = pages.address();
+        // Pool contents are whatever was there before: make reliance on
+        // zeroes visible.
         if !zeroed {
-            // Pool contents are whatever was there before: make reliance on
-            // zeroes visible.
-            // SAFETY: `address` points to `size` bytes just allocated.
-            unsafe { std::ptr::write_bytes(address as *mut u8, 0xA5, size) };
+            // SAFETY: `address` points to `size` writable bytes just
+            // allocated (fresh pages are zero already).
+            unsafe { std::ptr::write_bytes(address as *mut u8, UNINITIALIZED_POOL, size) };
         }
         self.freed.remove(&address);
-        self.live.insert(address, Block { size, tag, kind, layout });
+        self.live.insert(address, Block { size, tag, kind, pages });
         address
+    }
+
+    /// The live block holding the `size` bytes at `address`: (its start, its
+    /// size, its pool).
+    pub(super) fn block_holding(&self, address: usize, size: usize) -> Option<(usize, usize, PoolKind)> {
+        let (&start, block) = self.live.range(..=address).next_back()?;
+        let end = address.checked_add(size.max(1))?;
+        (end <= start + block.size).then_some((start, block.size, block.kind))
     }
 
     /// Frees a live block after the checks `ExFreePoolWithTag` makes; returns
@@ -129,9 +150,11 @@ impl PoolState {
             }
         }
         let block = self.live.remove(&address).expect("looked up above");
-        // SAFETY: `address` was allocated with `block.layout` and not freed.
-        unsafe { dealloc(address as *mut u8, block.layout) };
         self.freed.insert(address);
+        self.quarantine.push_back(block.pages.make_inaccessible(FREED_POOL_POISON));
+        if self.quarantine.len() > QUARANTINE {
+            self.quarantine.pop_front();
+        }
         Ok(())
     }
 
@@ -184,10 +207,7 @@ impl PoolState {
                 blocks.join(", ")
             ),
         ));
-        for (address, block) in self.live.drain() {
-            // SAFETY: every live block was allocated with its layout.
-            unsafe { dealloc(address as *mut u8, block.layout) };
-        }
+        self.live.clear();
     }
 }
 

@@ -13,7 +13,11 @@ use std::{format, vec::Vec};
 use super::{
     super::{
         kernel::with_state,
-        lookaside::{LOOKASIDE_BAD_PARAMETER, List, ListKind, Routines, slist_init, slist_pop, slist_push, take_miss},
+        lookaside::{
+            LOOKASIDE_BAD_PARAMETER, LOOKASIDE_ENTRY_POISON, LOOKASIDE_PAGED_STRUCTURE, List, ListKind, Routines,
+            slist_init, slist_pop, slist_push, take_miss,
+        },
+        pool::PoolKind,
         verifier::{BugCheck, Violation},
     },
     irql_above,
@@ -50,17 +54,37 @@ struct Request<'a> {
     routines: Routines,
 }
 
+/// What an initialisation did.
+#[derive(PartialEq, Eq)]
+enum Outcome {
+    /// The list is live.
+    Initialised,
+    /// A bad parameter of `ExInitializeLookasideListEx`: nothing done.
+    Refused,
+    /// The list was live already: left untouched.
+    AlreadyLive,
+}
+
 /// The body of the three initialisations: checks, registers the list and
-/// fills its `GENERAL_LOOKASIDE(_POOL)` fields but the routines. False when
-/// the list is already live (it is left untouched then).
+/// fills its `GENERAL_LOOKASIDE(_POOL)` fields but the routines. The legacy
+/// routines return nothing, so they go on after reporting a bad parameter;
+/// `ExInitializeLookasideListEx` (`refuse_bad`) initialises nothing then and
+/// its caller returns an error status, as Windows does.
 ///
 /// # Safety
 /// `fields` and the `len` bytes at `lookaside` are the driver's structure.
-unsafe fn initialize(request: Request<'_>, lookaside: *mut u8, len: usize, fields: &LookasideFields) -> bool {
+unsafe fn initialize(
+    request: Request<'_>,
+    lookaside: *mut u8,
+    len: usize,
+    fields: &LookasideFields,
+    refuse_bad: bool,
+) -> Outcome {
     let address = lookaside as usize;
     let max = max_irql(request.pool_type);
     with_state(|state| {
         irql_above(state, request.routine, max);
+        let before = state.violations.len();
         let mut bad = |value: u64, what: &str| {
             state.violations.push(bad_parameter(address, value, &format!("{}: {what}", request.routine)));
         };
@@ -73,9 +97,24 @@ unsafe fn initialize(request: Request<'_>, lookaside: *mut u8, len: usize, field
         if request.bad_flags != 0 {
             bad(u64::from(request.bad_flags), "Flags the model refuses (it cannot raise an exception)");
         }
-        if let Err(violation) = state.lookaside.register(address, List::new(request.kind, max, request.routines)) {
+        if refuse_bad && state.violations.len() > before {
+            return Outcome::Refused;
+        }
+        if state.pool.block_holding(address, len).is_some_and(|(_, _, kind)| kind == PoolKind::Paged) {
+            state.violation(
+                BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION,
+                [LOOKASIDE_PAGED_STRUCTURE, address as u64, 0, 0],
+                format!(
+                    "{}: the list structure at {address:#x} is in paged pool (the kernel requires non-paged \
+                     system space for it)",
+                    request.routine
+                ),
+            );
+        }
+        let list = List::new(request.kind, max, request.routines, request.size as usize);
+        if let Err(violation) = state.lookaside.register(address, list) {
             state.violations.push(violation);
-            return false;
+            return Outcome::AlreadyLive;
         }
         // SAFETY: the driver's structure, not live (just registered); the
         // header is 16-aligned, as the structure is.
@@ -88,7 +127,7 @@ unsafe fn initialize(request: Request<'_>, lookaside: *mut u8, len: usize, field
             fields.tag.write(request.tag);
             fields.size.write(request.size as ULONG);
         }
-        true
+        Outcome::Initialised
     })
 }
 
@@ -130,7 +169,9 @@ unsafe fn initialize_legacy(
     };
     // SAFETY: the caller's structure.
     unsafe {
-        if initialize(request, l.cast(), size_of::<_GENERAL_LOOKASIDE>(), &GeneralLookaside::fields(l)) {
+        let outcome =
+            initialize(request, l.cast(), size_of::<_GENERAL_LOOKASIDE>(), &GeneralLookaside::fields(l), false);
+        if outcome == Outcome::Initialised {
             (*l).__bindgen_anon_4.Allocate = Some(allocate_entry);
             (*l).__bindgen_anon_5.Free = Some(free_entry);
         }
@@ -225,13 +266,23 @@ pub(super) unsafe extern "system" fn ex_initialize_lookaside_list_ex(
     // SAFETY: the caller passes its list structure.
     unsafe {
         let l = &raw mut (*lookaside).L;
-        if initialize(request, lookaside.cast(), size_of::<_GENERAL_LOOKASIDE_POOL>(), &GeneralLookaside::fields(l)) {
-            (*l).__bindgen_anon_4.AllocateEx = Some(allocate_entry_ex);
-            (*l).__bindgen_anon_5.FreeEx = Some(free_entry_ex);
+        let len = size_of::<_GENERAL_LOOKASIDE_POOL>();
+        match initialize(request, lookaside.cast(), len, &GeneralLookaside::fields(l), true) {
+            Outcome::Initialised => {
+                (*l).__bindgen_anon_4.AllocateEx = Some(allocate_entry_ex);
+                (*l).__bindgen_anon_5.FreeEx = Some(free_entry_ex);
+                0
+            }
+            Outcome::Refused => STATUS_INVALID_PARAMETER,
+            // Windows has no status for it (the 0x139 is the answer).
+            Outcome::AlreadyLive => 0,
         }
     }
-    0
 }
+
+/// `STATUS_INVALID_PARAMETER`, what the model's `ExInitializeLookasideListEx`
+/// returns for the bad parameters it reports (nothing is initialised then).
+const STATUS_INVALID_PARAMETER: NTSTATUS = 0xC000_000D_u32 as NTSTATUS;
 
 /// The body of the three deletions: unregisters the list, then gives its
 /// cached entries to its free routine.
@@ -349,18 +400,23 @@ pub unsafe extern "system" fn ExpInterlockedPushEntrySList(
     let (list, entry) = (ListHead as usize, ListEntry as usize);
     with_state(|state| {
         let live = match state.lookaside.live(list, "ExpInterlockedPushEntrySList") {
-            Ok(live) => live.map(|live| (live.kind, live.max_irql)),
+            Ok(live) => live.map(|live| (live.kind, live.max_irql, live.entry_size)),
             Err(violation) => {
                 state.violations.push(violation);
                 return core::ptr::null_mut();
             }
         };
-        if let Some((kind, max)) = live {
+        if let Some((kind, max, size)) = live {
             irql_above(state, kind.free_routine(), max);
             if let Err(violation) = state.lookaside.pushing(list, entry) {
                 state.violations.push(violation);
                 return core::ptr::null_mut();
             }
+            // SAFETY: an entry out of this list: a live block of `size`
+            // bytes (at least the 8 of the link, which the push writes).
+            unsafe {
+                core::ptr::write_bytes((entry as *mut u8).add(8), LOOKASIDE_ENTRY_POISON, size.saturating_sub(8))
+            };
         }
         // SAFETY: a header the model initialised (or a plain SList), and an
         // entry out of this list, hence a live block of at least 8 bytes.

@@ -57,7 +57,7 @@ fn export(name: &str) -> Option<usize> {
             Some(lookaside::ex_delete_lookaside_list_ex as PFN_EX_DELETE_LOOKASIDE_LIST_EX as usize)
         }
         "MmMapIoSpaceEx" => Some(io_space::mm_map_io_space_ex as PFN_MM_MAP_IO_SPACE_EX as usize),
-        _ => None,
+        _ => section::section_export(name),
     }
 }
 

@@ -155,14 +155,8 @@ pub fn note_pageable_access(address: PVOID, size: usize, write: bool) {
     with_state(|state| {
         let level = irql::get();
         if state.paging.touch(index, level).is_err() {
-            state.violation(
-                BugCheck::DRIVER_IRQL_NOT_LESS_OR_EQUAL,
-                [address as u64, u64::from(level), u64::from(write), 0],
-                format!(
-                    "{} of {size} byte(s) of pageable data at {address:p} at IRQL {level} while its section is unlocked",
-                    if write { "write" } else { "read" }
-                ),
-            );
+            let what = "pageable data (its section unlocked)";
+            state.pageable_touch_at_raised_irql(address as usize, size, write, level, what);
         }
     });
 }

@@ -1,4 +1,6 @@
-//! `ExAllocatePoolWithTag`, `ExAllocatePool2`, `ExFreePoolWithTag`, `ExFreePool`.
+//! `ExAllocatePoolWithTag`, `ExAllocatePool2`, `ExFreePoolWithTag`, `ExFreePool`,
+//! and the model hook `note_pool_access` (a no-op on real kernels, see
+//! `src/sys/pool_hooks.rs`).
 
 use std::{format, string::String};
 
@@ -6,6 +8,7 @@ use super::{
     super::{
         irql,
         kernel::with_state,
+        lookaside::LOOKASIDE_FREED_WHILE_LINKED,
         pool::{PoolKind, tag_text},
         verifier::BugCheck,
     },
@@ -112,7 +115,16 @@ fn free(routine: &str, block: PVOID, tag: Option<u32>) {
         if irql_above(state, routine, 2) {
             return;
         }
-        if let Err(violation) = state.pool.free(block as usize, tag, irql::get()) {
+        let address = block as usize;
+        let linked = state.pool.block_holding(address, 1).filter(|&(start, _, _)| start == address);
+        if let Some(list) = linked.and_then(|(start, size, _)| state.lookaside.live_within(start, size)) {
+            state.violation(
+                BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION,
+                [LOOKASIDE_FREED_WHILE_LINKED, list as u64, address as u64, 0],
+                format!("{routine} of the block {address:#x}, which holds the live lookaside list {list:#x}"),
+            );
+        }
+        if let Err(violation) = state.pool.free(address, tag, irql::get()) {
             state.violations.push(violation);
         }
     });
@@ -132,4 +144,21 @@ pub unsafe extern "system" fn ExFreePoolWithTag(block: PVOID, tag: ULONG) {
 /// As the kernel's.
 pub unsafe extern "system" fn ExFreePool(block: PVOID) {
     free("ExFreePool", block, None);
+}
+
+/// Model hook: the driver touches `size` bytes of pool memory at `address`
+/// through a safe pool or lookaside type. A touch of a paged block above
+/// APC_LEVEL is the page fault Windows cannot service there (with Driver
+/// Verifier's IRQL checking, which trims pageable memory on every raise, at
+/// every such touch): `DRIVER_IRQL_NOT_LESS_OR_EQUAL` (0xD1: address, IRQL,
+/// 0 read / 1 write), as for `pageable_static!` data.
+pub fn note_pool_access(address: PVOID, size: usize, write: bool) {
+    with_state(|state| {
+        let level = irql::get();
+        let paged =
+            state.pool.block_holding(address as usize, size).is_some_and(|(_, _, kind)| kind == PoolKind::Paged);
+        if paged && level > PoolKind::Paged.max_irql() {
+            state.pageable_touch_at_raised_irql(address as usize, size, write, level, "paged pool");
+        }
+    });
 }

@@ -1,7 +1,11 @@
-//! `ZwCreateSection`, `ZwOpenSection`, `ZwMapViewOfSection`,
-//! `ZwUnmapViewOfSection`, `ZwCreateFile` and `ZwClose`, with the statuses
-//! Windows returns (checked against ReactOS's kernel-mode tests of
-//! `ZwMapViewOfSection`, which pass on Windows).
+//! `ZwCreateSection`, `ZwOpenSection`, `ZwQuerySection`,
+//! `ZwMapViewOfSection`, `ZwUnmapViewOfSection`, `MmMapViewInSystemSpace`,
+//! `MmUnmapViewInSystemSpace`, `ZwCreateFile` and `ZwClose`, with the
+//! statuses Windows returns (checked against ReactOS's kernel-mode tests of
+//! `ZwMapViewOfSection`, which pass on Windows); the object references
+//! (`ObReferenceObjectByHandle`, `ObfReferenceObject`,
+//! `ObfDereferenceObject`), `IoGetCurrentProcess`, and the SEH shim's user
+//! copies (`copy_from_user`, `copy_to_user`) over the model's processes.
 
 use std::{format, string::String, sync::Arc};
 
@@ -9,7 +13,8 @@ use super::{
     super::{
         kernel::{State, with_state},
         memory_file::{Mapping, MemoryFile},
-        section::{FileObject, Handle, Object, SectionObject},
+        process::{self, ProcessTable, SYSTEM_PROCESS},
+        section::{BAD_SECTION_OBJECT, FileObject, Handle, Object, SectionObject, Space},
         verifier::BugCheck,
     },
     irql_above, unicode_to_string,
@@ -18,12 +23,21 @@ use crate::{
     NtStatus,
     sys::{
         ACCESS_MASK, FILE_CREATE, FILE_CREATED, FILE_OPEN, FILE_OPEN_IF, FILE_OPENED, FILE_OVERWRITE_IF,
-        FILE_OVERWRITTEN, FILE_SUPERSEDE, GENERIC_WRITE, HANDLE, MM_ALLOCATION_GRANULARITY, NTSTATUS, OBJ_OPENIF,
-        PAGE_NOACCESS, PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY, PHANDLE, PIO_STATUS_BLOCK, PLARGE_INTEGER,
-        POBJECT_ATTRIBUTES, PSIZE_T, PVOID, SEC_COMMIT, SEC_RESERVE, SECTION_INHERIT, SECTION_MAP_READ,
-        SECTION_MAP_WRITE, SIZE_T, ULONG, ULONG_PTR, ZwCurrentProcess,
+        FILE_OVERWRITTEN, FILE_SUPERSEDE, GENERIC_WRITE, HANDLE, KPROCESSOR_MODE, MEM_COMMIT,
+        MM_ALLOCATION_GRANULARITY, NTSTATUS, OBJ_FORCE_ACCESS_CHECK, OBJ_OPENIF, PAGE_NOACCESS, PAGE_READONLY,
+        PAGE_READWRITE, PAGE_WRITECOPY, PFN_MM_MAP_VIEW_IN_SYSTEM_SPACE, PFN_MM_UNMAP_VIEW_IN_SYSTEM_SPACE,
+        PFN_ZW_QUERY_SECTION, PHANDLE, PIO_STATUS_BLOCK, PLARGE_INTEGER, POBJECT_ATTRIBUTES, PSIZE_T, PVOID,
+        SEC_COMMIT, SEC_FILE, SEC_RESERVE, SECTION_BASIC_INFORMATION, SECTION_INHERIT, SECTION_MAP_READ,
+        SECTION_MAP_WRITE, SECTION_QUERY, SIZE_T, ULONG, ULONG_PTR, ZwCurrentProcess,
     },
 };
+
+/// `REFERENCE_BY_POINTER`: an object's reference count went wrong.
+const REFERENCE_BY_POINTER: u32 = 0x18;
+/// The name of the model's privileged section, lower-cased.
+const PHYSICAL_MEMORY_NAME: &str = "\\device\\physicalmemory";
+/// Its size (the model's "physical memory" section is small).
+const PHYSICAL_MEMORY_SIZE: u64 = 1 << 20;
 
 /// The largest pagefile-backed section the model backs.
 const MAX_SECTION_SIZE: u64 = 1 << 32;
@@ -53,6 +67,26 @@ unsafe fn object_name(attributes: POBJECT_ATTRIBUTES) -> Option<String> {
     Some(unsafe { unicode_to_string(attributes.ObjectName) }.to_lowercase())
 }
 
+/// Whether `attributes` asks for `OBJ_FORCE_ACCESS_CHECK`.
+///
+/// # Safety
+/// `attributes` is NULL or valid.
+unsafe fn forces_access_check(attributes: POBJECT_ATTRIBUTES) -> bool {
+    // SAFETY: per the contract.
+    unsafe { attributes.as_ref() }.is_some_and(|a| a.Attributes & OBJ_FORCE_ACCESS_CHECK != 0)
+}
+
+/// The access check an open with `OBJ_FORCE_ACCESS_CHECK` makes against the
+/// current thread's process (its token): a user process gets no access to a
+/// restricted object.
+fn access_check(forced: bool, section: &SectionObject) -> Result<(), NtStatus> {
+    if forced && section.restricted && process::current() != SYSTEM_PROCESS {
+        Err(NtStatus::ACCESS_DENIED)
+    } else {
+        Ok(())
+    }
+}
+
 /// The routine's IRQL check: PASSIVE_LEVEL for every Zw routine here.
 fn above_passive(state: &mut State, routine: &str) -> bool {
     irql_above(state, routine, 0)
@@ -75,6 +109,10 @@ pub unsafe extern "system" fn ZwCreateSection(
     let name = unsafe { object_name(object_attributes) };
     // SAFETY: as above.
     let open_if = unsafe { object_attributes.as_ref() }.is_some_and(|a| a.Attributes & OBJ_OPENIF != 0);
+    // SAFETY: as above.
+    let forced = unsafe { forces_access_check(object_attributes) };
+    // SAFETY: as above.
+    let restricted = unsafe { object_attributes.as_ref() }.is_some_and(|a| !a.SecurityDescriptor.is_null());
     // SAFETY: NULL or a valid LARGE_INTEGER.
     let requested = unsafe { maximum_size.as_ref() }.map_or(0, |size| unsafe { size.QuadPart });
     with_state(|state| {
@@ -85,6 +123,9 @@ pub unsafe extern "system" fn ZwCreateSection(
             if !open_if {
                 return status(NtStatus::OBJECT_NAME_COLLISION);
             }
+            if let Err(error) = access_check(forced, &existing) {
+                return status(error);
+            }
             let handle =
                 state.objects.insert_handle(Handle { object: Object::Section(existing), access: desired_access });
             // SAFETY: valid out-pointer.
@@ -94,8 +135,8 @@ pub unsafe extern "system" fn ZwCreateSection(
         if ![PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOPY].contains(&page_protection) {
             return status(NtStatus::INVALID_PAGE_PROTECTION);
         }
-        // SEC_RESERVE is accepted for pagefile-backed sections; the model
-        // commits every page (it has no ZwAllocateVirtualMemory to commit later).
+        // SEC_RESERVE is accepted for pagefile-backed sections; its pages are
+        // committed later by a process that maps it (`UserProcess::commit`).
         let attributes_valid =
             allocation_attributes == SEC_COMMIT || (allocation_attributes == SEC_RESERVE && file_handle.is_null());
         if !attributes_valid {
@@ -113,7 +154,17 @@ pub unsafe extern "system" fn ZwCreateSection(
             Ok(memory_and_size) => memory_and_size,
             Err(error) => return status(error),
         };
-        let section = Arc::new(SectionObject { memory, size, protection: page_protection, name: name.clone() });
+        let reserved = allocation_attributes == SEC_RESERVE;
+        let committed = reserved.then(|| std::sync::Mutex::new(std::vec![false; size.div_ceil(PAGE) as usize]));
+        let section = Arc::new(SectionObject {
+            memory,
+            size,
+            protection: page_protection,
+            name: name.clone(),
+            committed,
+            file_backed: !file_handle.is_null(),
+            restricted,
+        });
         if let Some(name) = name {
             state.objects.name_section(name, &section);
         }
@@ -179,19 +230,45 @@ pub unsafe extern "system" fn ZwOpenSection(
 ) -> NTSTATUS {
     // SAFETY: the caller passes valid attributes.
     let name = unsafe { object_name(object_attributes) };
+    // SAFETY: as above.
+    let forced = unsafe { forces_access_check(object_attributes) };
     with_state(|state| {
         if above_passive(state, "ZwOpenSection") {
             return status(NtStatus::INVALID_LEVEL);
         }
         let Some(name) = name else { return status(NtStatus::OBJECT_NAME_INVALID) };
-        let Some(section) = state.objects.named_section(&name) else {
-            return status(NtStatus::OBJECT_NAME_NOT_FOUND);
+        let section = match state.objects.named_section(&name) {
+            Some(section) => section,
+            None if name == PHYSICAL_MEMORY_NAME => match physical_memory(state) {
+                Ok(section) => section,
+                Err(error) => return status(error),
+            },
+            None => return status(NtStatus::OBJECT_NAME_NOT_FOUND),
         };
+        if let Err(error) = access_check(forced, &section) {
+            return status(error);
+        }
         let handle = state.objects.insert_handle(Handle { object: Object::Section(section), access: desired_access });
         // SAFETY: valid out-pointer.
         unsafe { section_handle.write(handle as HANDLE) };
         status(NtStatus::SUCCESS)
     })
+}
+
+/// The model's `\\Device\\PhysicalMemory`: a restricted section (its
+/// contents are not the host's physical memory, only a stand-in).
+fn physical_memory(state: &mut State) -> Result<Arc<SectionObject>, NtStatus> {
+    let section = Arc::new(SectionObject {
+        memory: Arc::new(MemoryFile::new(PHYSICAL_MEMORY_SIZE)?),
+        size: PHYSICAL_MEMORY_SIZE,
+        protection: PAGE_READWRITE,
+        name: Some(String::from(PHYSICAL_MEMORY_NAME)),
+        committed: None,
+        file_backed: false,
+        restricted: true,
+    });
+    state.objects.name_section(String::from(PHYSICAL_MEMORY_NAME), &section);
+    Ok(section)
 }
 
 /// Which view protections a section protection allows, and how to map them.
@@ -257,14 +334,14 @@ pub unsafe extern "system" fn ZwMapViewOfSection(
         }
         let offset = offset as u64;
         let size = if requested_size == 0 { section.size.saturating_sub(offset) } else { requested_size };
-        if offset >= section.size || size == 0 || offset + size > section.size {
+        if offset >= section.size || size == 0 || offset.checked_add(size).is_none_or(|end| end > section.size) {
             return status(NtStatus::INVALID_VIEW_SIZE);
         }
         if state.faults.should_fail("ZwMapViewOfSection", None, size as usize) {
             return status(NtStatus::NO_MEMORY);
         }
         let mapped = page_round(size) as usize;
-        let address = state.objects.map_view(section, offset, mapped, mapping);
+        let address = state.objects.map_view(section, offset, mapped, mapping, Space::User(process::current()));
         if address.is_null() {
             return status(NtStatus::NO_MEMORY);
         }
@@ -277,7 +354,9 @@ pub unsafe extern "system" fn ZwMapViewOfSection(
     })
 }
 
-/// `ZwUnmapViewOfSection`.
+/// `ZwUnmapViewOfSection` in the current process: `STATUS_NOT_MAPPED_VIEW`
+/// for an address that is not a view of the current process (another
+/// process's view, or one its process unmapped).
 ///
 /// # Safety
 /// As the kernel's.
@@ -289,11 +368,7 @@ pub unsafe extern "system" fn ZwUnmapViewOfSection(process_handle: HANDLE, base_
         if process_handle != ZwCurrentProcess() {
             return status(NtStatus::INVALID_HANDLE);
         }
-        if state.objects.unmap_view(base_address as usize) {
-            status(NtStatus::SUCCESS)
-        } else {
-            status(NtStatus::NOT_MAPPED_VIEW)
-        }
+        status(state.objects.unmap_view(base_address as usize, Space::User(process::current())))
     })
 }
 
@@ -376,6 +451,299 @@ pub unsafe extern "system" fn ZwCreateFile(
             file_handle.write(handle as HANDLE);
             (*io_status_block).__bindgen_anon_1.Status = 0;
             (*io_status_block).Information = u64::from(information);
+        }
+        status(NtStatus::SUCCESS)
+    })
+}
+
+/// `ZwQuerySection(SectionBasicInformation)`: the size and allocation
+/// attributes (`SEC_COMMIT` or `SEC_RESERVE`, `| SEC_FILE`). Needs
+/// `SECTION_QUERY`.
+///
+/// # Safety
+/// As the kernel's: valid pointers.
+pub unsafe extern "system" fn zw_query_section(
+    section_handle: HANDLE,
+    class: u32,
+    information: PVOID,
+    length: SIZE_T,
+    return_length: PSIZE_T,
+) -> NTSTATUS {
+    with_state(|state| {
+        if above_passive(state, "ZwQuerySection") {
+            return status(NtStatus::INVALID_LEVEL);
+        }
+        let Some(handle) = state.objects.handle(section_handle as usize).cloned() else {
+            return status(NtStatus::INVALID_HANDLE);
+        };
+        let Object::Section(section) = handle.object else { return status(NtStatus::OBJECT_TYPE_MISMATCH) };
+        if handle.access & SECTION_QUERY == 0 {
+            return status(NtStatus::ACCESS_DENIED);
+        }
+        if class != 0 {
+            return status(NtStatus::INVALID_PARAMETER);
+        }
+        if (length as usize) < size_of::<SECTION_BASIC_INFORMATION>() {
+            return status(NtStatus::from_raw(0xC000_0004_u32 as i32)); // STATUS_INFO_LENGTH_MISMATCH
+        }
+        let reserve = if section.committed.is_some() { SEC_RESERVE } else { SEC_COMMIT };
+        let file = if section.file_backed { SEC_FILE } else { 0 };
+        let info = SECTION_BASIC_INFORMATION {
+            BaseAddress: core::ptr::null_mut(),
+            AllocationAttributes: reserve | file,
+            MaximumSize: crate::sys::LARGE_INTEGER { QuadPart: section.size as i64 },
+        };
+        // SAFETY: valid out-pointers of the checked length.
+        unsafe {
+            information.cast::<SECTION_BASIC_INFORMATION>().write_unaligned(info);
+            if !return_length.is_null() {
+                return_length.write(size_of::<SECTION_BASIC_INFORMATION>() as SIZE_T);
+            }
+        }
+        status(NtStatus::SUCCESS)
+    })
+}
+
+/// The object the model's `MmSectionObjectType` points to.
+static SECTION_OBJECT_TYPE: u64 = 0x5EC7;
+/// The data export `MmSectionObjectType` (a `POBJECT_TYPE`).
+static MM_SECTION_OBJECT_TYPE: &u64 = &SECTION_OBJECT_TYPE;
+
+/// `ObReferenceObjectByHandle` of a section handle with `MmSectionObjectType`
+/// (the only type the model has objects of): `STATUS_OBJECT_TYPE_MISMATCH`
+/// for another type or a file handle, `STATUS_ACCESS_DENIED` for access the
+/// handle does not grant.
+///
+/// # Safety
+/// As the kernel's: valid pointers.
+pub unsafe extern "system" fn ObReferenceObjectByHandle(
+    handle: HANDLE,
+    desired_access: ACCESS_MASK,
+    object_type: PVOID,
+    _access_mode: KPROCESSOR_MODE,
+    object: *mut PVOID,
+    _handle_information: PVOID,
+) -> NTSTATUS {
+    with_state(|state| {
+        if above_passive(state, "ObReferenceObjectByHandle") {
+            return status(NtStatus::INVALID_LEVEL);
+        }
+        let Some(handle) = state.objects.handle(handle as usize).cloned() else {
+            return status(NtStatus::INVALID_HANDLE);
+        };
+        let section = match handle.object {
+            Object::Section(section) if core::ptr::eq(object_type as *const u64, &SECTION_OBJECT_TYPE) => section,
+            _ => return status(NtStatus::OBJECT_TYPE_MISMATCH),
+        };
+        if desired_access & !handle.access != 0 {
+            return status(NtStatus::ACCESS_DENIED);
+        }
+        let pointer = state.objects.reference_section(section);
+        // SAFETY: valid out-pointer.
+        unsafe { object.write(pointer as PVOID) };
+        status(NtStatus::SUCCESS)
+    })
+}
+
+/// `ObfReferenceObject` of a referenced object or a process: referencing
+/// anything else is bug check 0x18 (REFERENCE_BY_POINTER).
+///
+/// # Safety
+/// As the kernel's.
+pub unsafe extern "system" fn ObfReferenceObject(object: PVOID) -> isize {
+    with_state(|state| {
+        if !state.objects.reference(object as usize) {
+            state.violation(
+                REFERENCE_BY_POINTER,
+                [0, object as u64, 0, 0],
+                format!("ObfReferenceObject of {object:p}, which is not an object"),
+            );
+        }
+        1
+    })
+}
+
+/// `ObfDereferenceObject`: `<= DISPATCH_LEVEL`; releasing a reference that
+/// is not held is bug check 0x18 (REFERENCE_BY_POINTER).
+///
+/// # Safety
+/// As the kernel's.
+pub unsafe extern "system" fn ObfDereferenceObject(object: PVOID) -> isize {
+    with_state(|state| {
+        if irql_above(state, "ObfDereferenceObject", 2) {
+            return 0;
+        }
+        if !state.objects.dereference(object as usize) {
+            state.violation(
+                REFERENCE_BY_POINTER,
+                [0, object as u64, 0, 0],
+                format!("ObfDereferenceObject of {object:p}, which holds no reference"),
+            );
+        }
+        0
+    })
+}
+
+/// `IoGetCurrentProcess`: the current thread's process (see
+/// `model::UserProcess::run`).
+///
+/// # Safety
+/// None beyond the kernel's (any IRQL).
+pub unsafe extern "system" fn IoGetCurrentProcess() -> PVOID {
+    ProcessTable::pointer(process::current()) as PVOID
+}
+
+/// `MmMapViewInSystemSpace` of a referenced section object: the whole
+/// section from offset 0 (`*view_size` 0) or its first `*view_size` bytes,
+/// with the section's protection (a write-copy section maps read-only).
+/// `<= APC_LEVEL`.
+///
+/// # Safety
+/// As the kernel's: valid pointers.
+unsafe extern "system" fn mm_map_view_in_system_space(
+    section: PVOID,
+    mapped_base: *mut PVOID,
+    view_size: PSIZE_T,
+) -> NTSTATUS {
+    // SAFETY: valid in/out pointer.
+    let requested: u64 = unsafe { *view_size };
+    with_state(|state| {
+        if irql_above(state, "MmMapViewInSystemSpace", 1) {
+            return status(NtStatus::INVALID_LEVEL);
+        }
+        let Some(section) = state.objects.referenced_section(section as usize) else {
+            state.violation(
+                BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION,
+                [BAD_SECTION_OBJECT, section as u64, 0, 0],
+                format!("MmMapViewInSystemSpace of {section:p}, which is not a referenced section object"),
+            );
+            return status(NtStatus::INVALID_PARAMETER);
+        };
+        let size = if requested == 0 { section.size } else { requested };
+        if size > section.size {
+            return status(NtStatus::INVALID_VIEW_SIZE);
+        }
+        if state.faults.should_fail("MmMapViewInSystemSpace", None, size as usize) {
+            return status(NtStatus::NO_MEMORY);
+        }
+        let mapping = if section.protection == PAGE_READWRITE { Mapping::ReadWrite } else { Mapping::ReadOnly };
+        let mapped = page_round(size) as usize;
+        let address = state.objects.map_view(section, 0, mapped, mapping, Space::System);
+        if address.is_null() {
+            return status(NtStatus::NO_MEMORY);
+        }
+        // SAFETY: valid out-pointers.
+        unsafe {
+            mapped_base.write(address.cast());
+            view_size.write(mapped as SIZE_T);
+        }
+        status(NtStatus::SUCCESS)
+    })
+}
+
+/// `MmUnmapViewInSystemSpace`: `<= APC_LEVEL`.
+///
+/// # Safety
+/// As the kernel's.
+unsafe extern "system" fn mm_unmap_view_in_system_space(mapped_base: PVOID) -> NTSTATUS {
+    with_state(|state| {
+        if irql_above(state, "MmUnmapViewInSystemSpace", 1) {
+            return status(NtStatus::INVALID_LEVEL);
+        }
+        status(state.objects.unmap_view(mapped_base as usize, Space::System))
+    })
+}
+
+/// What `MmGetSystemRoutineAddress` finds of this file.
+pub(super) fn section_export(name: &str) -> Option<usize> {
+    match name {
+        "ZwQuerySection" => Some(zw_query_section as PFN_ZW_QUERY_SECTION as usize),
+        "MmMapViewInSystemSpace" => Some(mm_map_view_in_system_space as PFN_MM_MAP_VIEW_IN_SYSTEM_SPACE as usize),
+        "MmUnmapViewInSystemSpace" => Some(mm_unmap_view_in_system_space as PFN_MM_UNMAP_VIEW_IN_SYSTEM_SPACE as usize),
+        "MmSectionObjectType" => Some(&MM_SECTION_OBJECT_TYPE as *const &u64 as usize),
+        _ => None,
+    }
+}
+
+/// The model's SEH shim copy (`src/sys/seh/probe.c` on Windows): `len`
+/// bytes from the current process's user address `user` to `dst`, or
+/// `STATUS_ACCESS_VIOLATION` (nothing copied) where a touch would fault:
+/// outside the process's views, a page the process unmapped, protected
+/// `PAGE_NOACCESS` or not committed. Above APC_LEVEL it is a DDI violation
+/// (a page fault there is bug check 0xD1 on Windows).
+///
+/// # Safety
+/// As the shim's: `dst` valid for `len` bytes of writes.
+pub unsafe fn copy_from_user(dst: *mut u8, user: *const u8, len: usize) -> NTSTATUS {
+    with_state(|state| {
+        if irql_above(state, "copy from user memory", 1) {
+            return status(NtStatus::INVALID_LEVEL);
+        }
+        if let Err(error) = state.objects.check_user_access(process::current(), user as usize, len, false) {
+            return status(error);
+        }
+        // SAFETY: checked: the range is readable in a live view; `dst` per
+        // the contract.
+        unsafe { core::ptr::copy_nonoverlapping(user, dst, len) };
+        status(NtStatus::SUCCESS)
+    })
+}
+
+/// The model's SEH shim copy to user memory; see [`copy_from_user`] (a
+/// read-only page is a violation too).
+///
+/// # Safety
+/// As the shim's: `src` valid for `len` bytes of reads.
+pub unsafe fn copy_to_user(user: *mut u8, src: *const u8, len: usize) -> NTSTATUS {
+    with_state(|state| {
+        if irql_above(state, "copy to user memory", 1) {
+            return status(NtStatus::INVALID_LEVEL);
+        }
+        if let Err(error) = state.objects.check_user_access(process::current(), user as usize, len, true) {
+            return status(error);
+        }
+        // SAFETY: checked: the range is writable in a live view; `src` per
+        // the contract.
+        unsafe { core::ptr::copy_nonoverlapping(src, user, len) };
+        status(NtStatus::SUCCESS)
+    })
+}
+
+/// `ZwAllocateVirtualMemory(ZwCurrentProcess(), .., MEM_COMMIT, ..)` over a
+/// range of a view of the current process: commits the pages of a
+/// `SEC_RESERVE` section (for every view of it); a no-op for a committed
+/// section. Other uses are not modelled (`STATUS_NOT_IMPLEMENTED`).
+///
+/// # Safety
+/// As the kernel's: valid pointers.
+pub unsafe extern "system" fn ZwAllocateVirtualMemory(
+    process_handle: HANDLE,
+    base_address: *mut PVOID,
+    _zero_bits: ULONG_PTR,
+    region_size: PSIZE_T,
+    allocation_type: ULONG,
+    _protect: ULONG,
+) -> NTSTATUS {
+    // SAFETY: valid in/out pointers, per the contract.
+    let (base, size) = unsafe { (*base_address as usize, *region_size as usize) };
+    with_state(|state| {
+        if above_passive(state, "ZwAllocateVirtualMemory") {
+            return status(NtStatus::INVALID_LEVEL);
+        }
+        if process_handle != ZwCurrentProcess() || allocation_type != MEM_COMMIT || base == 0 {
+            return status(NtStatus::NOT_IMPLEMENTED);
+        }
+        let start = base & !(PAGE as usize - 1);
+        let Some(end) = base.checked_add(size).and_then(|end| end.checked_next_multiple_of(PAGE as usize)) else {
+            return status(NtStatus::INVALID_PARAMETER);
+        };
+        if let Err(error) = state.objects.user_commit(process::current(), start, end - start) {
+            return status(error);
+        }
+        // SAFETY: valid out-pointers.
+        unsafe {
+            base_address.write(start as PVOID);
+            region_size.write((end - start) as SIZE_T);
         }
         status(NtStatus::SUCCESS)
     })
