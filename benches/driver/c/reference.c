@@ -213,13 +213,21 @@ int bench_c_section(void *ctx)
     return NT_SUCCESS(status) ? 0 : status;
 }
 
-/* ctx: [0] the source (a mapped view), [1] the destination, 64 KiB each. */
+/* ctx: [0] the source, a user view of the current process (which may
+ * unmap or reprotect it at any moment: hence __try), [1] the destination,
+ * 64 KiB each. */
 int bench_c_copy(void *ctx)
 {
     void **pair = ctx;
-    memcpy(pair[1], pair[0], 0x10000);
+    NTSTATUS status = STATUS_SUCCESS;
+    __try {
+        memcpy(pair[1], pair[0], 0x10000);
+    } __except (status = GetExceptionCode(), EXCEPTION_EXECUTE_HANDLER) {
+        if (NT_SUCCESS(status))
+            status = STATUS_ACCESS_VIOLATION;
+    }
     keep(pair[1]);
-    return 0;
+    return status;
 }
 
 /* ctx: a register mapped by MmMapIoSpace. */
