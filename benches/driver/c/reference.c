@@ -258,7 +258,9 @@ PVOID bench_c_map_io_space(ULONG64 physical, SIZE_T length)
 {
     PHYSICAL_ADDRESS address;
     address.QuadPart = (LONGLONG)physical;
-    return MmMapIoSpace(address, length, MmNonCached);
+    /* Cached, like the pool page it maps: a second, uncached mapping of RAM
+     * would give the page conflicting cache attributes. */
+    return MmMapIoSpace(address, length, MmCached);
 }
 
 void bench_c_unmap_io_space(PVOID base, SIZE_T length) { MmUnmapIoSpace(base, length); }

@@ -453,7 +453,8 @@ impl Bench {
             Ok::<_, NtStatus>(ViewCopy { pair, view, destination })
         })()
         .ok();
-        let io_page = PoolBuffer::new(IO_LENGTH, 0, TAG, PoolType::NonPagedNx).ok();
+        // One whole page (page-aligned), so that one physical address covers it.
+        let io_page = PoolBuffer::new(IO_LENGTH, IO_LENGTH, TAG, PoolType::NonPagedNx).ok();
         let physical = io_page.as_ref().and_then(|page| physical_address(page.as_ptr()).ok().flatten());
         let io_c = match physical {
             // SAFETY: maps the driver's own page (as the sample's I/O-space
@@ -463,7 +464,7 @@ impl Bench {
         };
         let io_safe = physical
             .ok_or(NtStatus::UNSUCCESSFUL)
-            .and_then(|physical| IoSpace::<IO_LENGTH>::map(physical, IO_LENGTH, CacheType::NonCached));
+            .and_then(|physical| IoSpace::<IO_LENGTH>::map(physical, IO_LENGTH, CacheType::Cached));
         Bench {
             mdl_buffer,
             mdl_raw,
