@@ -33,6 +33,7 @@
 extern crate std;
 
 pub mod address;
+pub mod bus;
 pub mod io_space;
 pub mod irql;
 pub mod lookaside;

@@ -61,6 +61,15 @@ mod register;
 #[cfg(not(wdm_provider = "model"))]
 pub use register::*;
 
+// The buffer and port forms: written once for the Windows providers (asm),
+// their lists shared with the model.
+pub(crate) mod port;
+pub(crate) mod register_buffer;
+#[cfg(not(wdm_provider = "model"))]
+pub use port::*;
+#[cfg(not(wdm_provider = "model"))]
+pub use register_buffer::*;
+
 // Named one by one: an explicit re-export shadows the same name coming from a
 // provider's glob (wdk-sys has its own POOL_FLAG_* constants).
 mod io_space;

@@ -21,7 +21,10 @@ mod section;
 mod verifier;
 
 pub use faults::{Call, Fault};
-pub use io_space::{Device, IO_SPACE_BAD_UNMAP, IO_SPACE_LEAKED, IO_SPACE_MISALIGNED, RegisterAccess, RegisterValue};
+pub use io_space::{
+    BusSpace, BusWindow, Device, IO_PORT_UNCLAIMED, IO_SPACE_BAD_UNMAP, IO_SPACE_LEAKED, IO_SPACE_MISALIGNED,
+    RegisterAccess, RegisterValue,
+};
 pub use kernel::{EnteredKernel, Kernel, KernelHandle};
 pub use lookaside::{
     LIST_ENTRY_CORRUPTED, LOOKASIDE_BAD_PARAMETER, LOOKASIDE_DOUBLE_FREE, LOOKASIDE_ENTRIES_OUTSTANDING,
