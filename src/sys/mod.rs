@@ -75,6 +75,7 @@ pub use register_buffer::*;
 mod io_space;
 mod lookaside;
 mod mdl;
+mod mdl_pages;
 mod object;
 mod pool;
 mod routine;
@@ -95,6 +96,11 @@ pub use mdl::{
 };
 #[cfg(not(wdm_provider = "model"))]
 pub use mdl::{check_mapped_write, probe_and_lock_pages};
+pub use mdl_pages::{
+    MM_ALLOCATE_FROM_LOCAL_NODE_ONLY, MM_ALLOCATE_FULLY_REQUIRED, MM_ALLOCATE_NO_WAIT, MM_ALLOCATE_PAGES_FOR_MDL_EX,
+    MM_ALLOCATE_PREFER_CONTIGUOUS, MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS, MM_DONT_ZERO_ALLOCATION,
+    MM_FREE_PAGES_FROM_MDL, PFN_MM_ALLOCATE_PAGES_FOR_MDL_EX, PFN_MM_FREE_PAGES_FROM_MDL,
+};
 pub use object::{InitializeObjectAttributes, MM_ALLOCATION_GRANULARITY, ZwCurrentProcess};
 pub use pool::{
     EX_ALLOCATE_POOL2, PFN_EX_ALLOCATE_POOL2, POOL_FLAG_CACHE_ALIGNED, POOL_FLAG_NON_PAGED,

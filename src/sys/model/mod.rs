@@ -13,6 +13,7 @@ mod irql;
 mod kernel;
 mod lookaside;
 mod mdl;
+mod mdl_pages;
 mod memory;
 mod memory_file;
 mod paging;
@@ -32,6 +33,7 @@ pub use lookaside::{
     LOOKASIDE_WRONG_LIST,
 };
 pub use mdl::{MDL_BAD_UNMAP, MDL_LEAKED, MDL_NOT_MODELLED, UserProtection, UserRange};
+pub use mdl_pages::{MDL_PAGES_BAD_FREE, MDL_PAGES_FREED_OUT_OF_ORDER, MDL_PAGES_IO_FREE_MDL, MDL_PAGES_LEAKED};
 pub use memory::{MEMORY_BAD_FREE, MEMORY_LEAKED, PHYSICAL_MEMORY};
 pub use paging::PageableSection;
 pub use pool::{FREED_POOL_POISON, LARGEST_BLOCK, PoolBlock, PoolUsage, QUARANTINE};
