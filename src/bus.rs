@@ -41,7 +41,7 @@
 //!
 //! ```
 //! # let kernel = wdm_mem::model::Kernel::new();
-//! # use wdm_mem::model::{BusSpace, BusWindow};
+//! # use wdm_mem::model::BusWindow;
 //! # kernel.add_bus_window(BusWindow { interface: 1, bus_number: 0, space: BusSpace::Port, bus_base: 0x300, size: 0x10,
 //! #     translated_space: BusSpace::Port, translated_base: 0x300 });
 //! # kernel.add_port_device(0x300, 0x10).set_register(0x4, 0x5Au8);

@@ -17,15 +17,15 @@
 //! through a read-only mapping do not compile:
 //!
 //! ```compile_fail,E0080
-//! # use wdm_mem::io_space::IoSpace;
-//! fn f(registers: &IoSpace<0x100>) -> [u32; 2] { registers.read_array32::<0xFC, 2>() }
-//! # let _ = f;
+//! # use wdm_mem::io_space::{CacheType, IoSpace, PhysicalAddress};
+//! let registers = IoSpace::<0x100>::map(PhysicalAddress::new(0x4_0000_0000), 0x100, CacheType::NonCached).unwrap();
+//! let block = registers.read_array32::<0xFC, 2>(); // would end at 0x104
 //! ```
 //!
 //! ```compile_fail,E0080
-//! # use wdm_mem::io_space::IoSpace;
-//! fn f(registers: &IoSpace<0x100>) { registers.write_array64::<0x4, 1>(&[0]) }
-//! # let _ = f;
+//! # use wdm_mem::io_space::{CacheType, IoSpace, PhysicalAddress};
+//! let registers = IoSpace::<0x100>::map(PhysicalAddress::new(0x4_0000_0000), 0x100, CacheType::NonCached).unwrap();
+//! registers.write_array64::<0x4, 1>(&[0]); // misaligned
 //! ```
 //!
 //! ```compile_fail,E0599

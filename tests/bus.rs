@@ -3,10 +3,10 @@
 
 use wdm_mem::{
     Irql, NtStatus,
-    bus::{BusSpace as Space, InterfaceType, PortAddress, PortRange, Translated, translate_bus_address},
+    bus::{BusSpace, InterfaceType, PortAddress, PortRange, Translated, translate_bus_address},
     io_space::{CacheType, IoSpace},
     memory::PhysicalAddress,
-    model::{BugCheck, BusSpace, BusWindow, IO_PORT_UNCLAIMED, Kernel, RegisterAccess},
+    model::{BugCheck, BusWindow, IO_PORT_UNCLAIMED, Kernel, RegisterAccess},
 };
 
 fn isa_ports(kernel: &Kernel) {
@@ -47,15 +47,15 @@ fn port_space_translates_to_ports_and_memory_to_physical_addresses() {
     });
     let at = PhysicalAddress::new;
     assert_eq!(
-        translate_bus_address(InterfaceType::ISA, 0, Space::Port, at(0x310)),
+        translate_bus_address(InterfaceType::ISA, 0, BusSpace::Port, at(0x310)),
         Ok(Translated::Port(PortAddress::new(0x310)))
     );
     assert_eq!(
-        translate_bus_address(InterfaceType::PCI, 1, Space::Memory, at(0x1010)),
+        translate_bus_address(InterfaceType::PCI, 1, BusSpace::Memory, at(0x1010)),
         Ok(Translated::Memory(at(0x6_0000_0010)))
     );
     assert_eq!(
-        translate_bus_address(InterfaceType::INTERNAL, 0, Space::Port, at(0x80)),
+        translate_bus_address(InterfaceType::INTERNAL, 0, BusSpace::Port, at(0x80)),
         Ok(Translated::Memory(at(0x7_0000_0080)))
     );
     kernel.assert_clean();
@@ -67,15 +67,15 @@ fn an_untranslatable_address_is_unsuccessful() {
     isa_ports(&kernel);
     let at = PhysicalAddress::new;
     for (interface, bus, space, address) in [
-        (InterfaceType::ISA, 0, Space::Memory, 0x300),
-        (InterfaceType::ISA, 1, Space::Port, 0x300),
-        (InterfaceType::PCI, 0, Space::Port, 0x300),
-        (InterfaceType::ISA, 0, Space::Port, 0x320),
+        (InterfaceType::ISA, 0, BusSpace::Memory, 0x300),
+        (InterfaceType::ISA, 1, BusSpace::Port, 0x300),
+        (InterfaceType::PCI, 0, BusSpace::Port, 0x300),
+        (InterfaceType::ISA, 0, BusSpace::Port, 0x320),
     ] {
         assert_eq!(translate_bus_address(interface, bus, space, at(address)), Err(NtStatus::UNSUCCESSFUL));
     }
     assert_eq!(
-        translate_bus_address(InterfaceType::ISA, 0, Space::Port, at(1 << 63)),
+        translate_bus_address(InterfaceType::ISA, 0, BusSpace::Port, at(1 << 63)),
         Err(NtStatus::INVALID_PARAMETER)
     );
     kernel.assert_clean();
@@ -86,7 +86,7 @@ fn translation_is_refused_above_passive_level() {
     let kernel = Kernel::new();
     isa_ports(&kernel);
     let translated = Irql::run_raised(Irql::APC, || {
-        translate_bus_address(InterfaceType::ISA, 0, Space::Port, PhysicalAddress::new(0x300))
+        translate_bus_address(InterfaceType::ISA, 0, BusSpace::Port, PhysicalAddress::new(0x300))
     });
     assert_eq!(translated, Ok(Err(NtStatus::INVALID_LEVEL)));
     kernel.assert_clean();
@@ -99,7 +99,7 @@ fn ports_read_and_write_the_port_device() {
     let device = kernel.add_port_device(0x300, 0x20);
     device.set_register(0x4, 0x1234_5678u32);
     let Ok(Translated::Port(base)) =
-        translate_bus_address(InterfaceType::ISA, 0, Space::Port, PhysicalAddress::new(0x300))
+        translate_bus_address(InterfaceType::ISA, 0, BusSpace::Port, PhysicalAddress::new(0x300))
     else {
         panic!("a port");
     };
@@ -172,7 +172,7 @@ fn a_memory_translation_is_mapped_with_io_space() {
     });
     kernel.add_device(0x8_0000_0000, 0x100).set_register(0, 0xC0FFEEu32);
     let Ok(Translated::Memory(physical)) =
-        translate_bus_address(InterfaceType::PCI, 0, Space::Memory, PhysicalAddress::new(0xF000_0000))
+        translate_bus_address(InterfaceType::PCI, 0, BusSpace::Memory, PhysicalAddress::new(0xF000_0000))
     else {
         panic!("memory");
     };

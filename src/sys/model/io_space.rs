@@ -213,15 +213,8 @@ pub(super) struct IoSpaceState {
     mappings: BTreeMap<usize, IoMapping>,
 }
 
-/// An address space of `HalTranslateBusAddress` (its `AddressSpace`: 0 for
-/// memory, 1 for I/O ports).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BusSpace {
-    /// Memory space (`AddressSpace` 0).
-    Memory,
-    /// I/O port space (`AddressSpace` 1).
-    Port,
-}
+/// The address spaces of `HalTranslateBusAddress` are the crate's.
+pub use crate::bus::BusSpace;
 
 /// A translation of the simulated HAL: `size` bytes of bus `bus_number`
 /// (of `interface`, an `INTERFACE_TYPE`) in its `space` from `bus_base`
