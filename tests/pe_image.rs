@@ -621,6 +621,23 @@ fn pageable_data_lies_in_a_writable_pageable_section() {
     });
 }
 
+#[test]
+fn init_data_lies_in_a_discardable_init_section() {
+    // The sample's `init_static!` (routines_ioctl.rs) goes to INIT; the
+    // sample links with /SECTION:INIT,RWD, so that the loader discards it
+    // once DriverEntry returns (lld-link gives the name no meaning).
+    with_driver(|pe, _| {
+        let names: Vec<&str> = pe.sections.iter().map(|s| s.name.as_str()).collect();
+        let init = pe.sections.iter().find(|s| s.name == "INIT").unwrap_or_else(|| panic!("no INIT section: {names:?}"));
+        assert!(init.has(pe::IMAGE_SCN_MEM_DISCARDABLE), "INIT is not discardable ({:#x})", init.characteristics);
+        assert!(
+            init.has(pe::IMAGE_SCN_MEM_READ | pe::IMAGE_SCN_MEM_WRITE) && !init.has(IMAGE_SCN_MEM_EXECUTE),
+            "INIT is not read-write data ({:#x})",
+            init.characteristics
+        );
+    });
+}
+
 // ---------------------------------------------------------------------------
 // The parser itself, on images that exist without the cross build.
 

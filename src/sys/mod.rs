@@ -52,6 +52,10 @@ mod paging;
 #[cfg(not(wdm_provider = "model"))]
 pub use paging::*;
 #[cfg(not(wdm_provider = "model"))]
+mod init;
+#[cfg(not(wdm_provider = "model"))]
+pub use init::*;
+#[cfg(not(wdm_provider = "model"))]
 mod pool_hooks;
 #[cfg(not(wdm_provider = "model"))]
 pub use pool_hooks::*;

@@ -28,6 +28,7 @@ mod paging_checks;
 #[path = "../../sample-driver/src/protocol.rs"]
 #[allow(dead_code)]
 mod protocol;
+mod routines_checks;
 mod section_checks;
 
 use core::fmt;
@@ -208,6 +209,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("mdl_kernel_buffers", mdl_checks::mdl_kernel_buffers),
     ("io_space_statuses", mdl_checks::io_space_statuses),
     ("address_checks", mdl_checks::address_checks),
+    ("routines_statuses", routines_checks::routines_statuses),
     ("mdl_driver_survived", mdl_checks::mdl_driver_survived),
 ];
 
@@ -545,6 +547,7 @@ mod tests {
                 protocol::IOCTL_MEMORY_NON_CACHED | protocol::IOCTL_MEMORY_CONTIGUOUS => {
                     as_bytes(&memory_checks::fake_reply(code, input, self.wine)?).to_vec()
                 }
+                protocol::IOCTL_ROUTINES_STATUS => as_bytes(&routines_checks::fake_reply(self.wine)).to_vec(),
                 protocol::IOCTL_PAGING_ENTIRE_DRIVER => {
                     as_bytes(&protocol::PagingReply { entire_driver_paged: 1, ..Default::default() }).to_vec()
                 }

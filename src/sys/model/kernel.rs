@@ -38,6 +38,8 @@ pub(super) struct State {
     pub(super) faults: Faults,
     pub(super) violations: Vec<Violation>,
     pub(super) missing_exports: Vec<String>,
+    /// Whether `INIT` data is discarded (the first `INIT` token ended).
+    pub(super) init_discarded: bool,
 }
 
 impl State {

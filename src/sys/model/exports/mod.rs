@@ -2,6 +2,7 @@
 //! signatures of the bindings, so that `crate::sys` exports the same
 //! identifiers for every provider. One file per area of the kernel.
 
+mod init;
 mod io_space;
 mod irql;
 mod lookaside;
@@ -14,6 +15,7 @@ mod section;
 
 use std::{format, string::String};
 
+pub use self::init::*;
 pub use self::paging::*;
 pub use self::{io_space::*, mdl::*};
 pub use self::{irql::*, lookaside::*, memory::*, pool::*, section::*};
