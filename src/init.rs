@@ -99,8 +99,12 @@ use crate::sys;
 /// [`with_init_token`] call. Not `Clone`, not `Send`, not `Sync`;
 /// invariant in `'a`.
 pub struct InitToken<'a> {
-    _brand: PhantomData<(fn(&'a ()) -> &'a (), *const ())>,
+    _brand: PhantomData<Brand<'a>>,
 }
+
+/// Invariant in `'a` (the function type), neither `Send` nor `Sync` (the
+/// raw pointer).
+type Brand<'a> = (fn(&'a ()) -> &'a (), *const ());
 
 /// Runs `f` with a token for the `INIT` statics of this driver; once `f`
 /// returns, they are considered discarded.

@@ -628,7 +628,8 @@ fn init_data_lies_in_a_discardable_init_section() {
     // once DriverEntry returns (lld-link gives the name no meaning).
     with_driver(|pe, _| {
         let names: Vec<&str> = pe.sections.iter().map(|s| s.name.as_str()).collect();
-        let init = pe.sections.iter().find(|s| s.name == "INIT").unwrap_or_else(|| panic!("no INIT section: {names:?}"));
+        let init =
+            pe.sections.iter().find(|s| s.name == "INIT").unwrap_or_else(|| panic!("no INIT section: {names:?}"));
         assert!(init.has(pe::IMAGE_SCN_MEM_DISCARDABLE), "INIT is not discardable ({:#x})", init.characteristics);
         assert!(
             init.has(pe::IMAGE_SCN_MEM_READ | pe::IMAGE_SCN_MEM_WRITE) && !init.has(IMAGE_SCN_MEM_EXECUTE),

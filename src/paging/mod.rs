@@ -78,15 +78,45 @@
 //! no code of the driver may then run above `APC_LEVEL`, a promise the
 //! types cannot check.
 //!
-//! # `INIT` is not offered
-//! `#pragma data_seg("INIT")` data is discarded when `DriverEntry` (or the
-//! reinitialisation routine) returns. A static is `'static` to Rust, so
-//! any reference to such data after that point is a use-after-free that
-//! nothing in the types can rule out, and nothing can prove that a function
-//! placed in `INIT` is never called (or inlined and shared) after
-//! `DriverEntry`. Data needed only during initialisation belongs in a local
-//! or in a pool allocation freed before `DriverEntry` returns, which saves
-//! the same memory soundly.
+//! # `INIT` data
+//! `#pragma data_seg("INIT")` data, discarded when `DriverEntry` returns,
+//! is [`crate::init`]'s: a plain `'static` would let a reference outlive
+//! the section, so those statics are reached only through a token whose
+//! lifetime ends inside `DriverEntry`.
+//!
+//! # Pageable code is not offered
+//! `#pragma alloc_text(PAGE, f)` / `MmLockPagableCodeSection` (a `wdm.h`
+//! macro for `MmLockPagableDataSection`) have no safe counterpart here.
+//! `#[link_section = "PAGE"]` on a Rust function does place that one
+//! function's code in a pageable section, but nothing stops safe code from
+//! calling it above `APC_LEVEL` while the section is unlocked, which is bug
+//! check 0xD1 the moment the page is out:
+//!
+//! ```ignore
+//! #[link_section = "PAGE"]
+//! fn checksum(bytes: &[u8]) -> u32 { bytes.iter().map(|&b| u32::from(b)).sum() }
+//!
+//! fn dpc_work(bytes: &[u8]) -> u32 {
+//!     // Safe, and compiles: at DISPATCH_LEVEL a paged-out `checksum` is a
+//!     // page fault that cannot be serviced (0xD1).
+//!     Irql::run_raised(Irql::DISPATCH, || checksum(bytes)).unwrap()
+//! }
+//! ```
+//!
+//! An IRQL token does not help: `Irql::run_raised` (safe) can raise the
+//! IRQL while any token is alive. The sound shape is the one of
+//! [`pageable_static!`](crate::pageable_static): a macro-declared function
+//! that takes a lock guard of its section as an argument, so that it can
+//! only run while `MmLockPagableCodeSection` holds the section resident,
+//! plus a PE check that the section is code and pageable. It would save
+//! little (the lock is needed for every call, even at `PASSIVE_LEVEL`,
+//! because no type proves the IRQL), Wine aborts on the lock call (as for
+//! pageable data), and the work is not done. Placement has limits too: the
+//! callees of such a function (`core`, `compiler_builtins`, monomorphised
+//! generics, closures) stay in `.text`, so only the function's own code
+//! (and what LLVM inlines into it) would page, and a function LLVM inlines
+//! into a non-pageable caller is not pageable at all. Whole-driver paging
+//! ([`page_entire_driver`]) is offered as `unsafe` for that reason.
 //!
 //! # What runs where
 //! - Host (`cargo test`): the kernel model counts locks per section, pages a
