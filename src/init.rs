@@ -64,11 +64,12 @@
 //! Only the static's own bytes are there. What its initialiser refers to is
 //! not: a string literal or a promoted constant (`&[1, 2, 3]`) goes to
 //! `.rdata` like any constant, so only the pointer is discarded. Code is
-//! never in `INIT`: Rust has no per-function section control that covers the
-//! code a function calls (`core`, `compiler_builtins`, monomorphised
-//! generics all land in `.text`), so `DriverEntry` and everything it runs
-//! stay resident (see [`crate::paging`] on pageable code for the same
-//! reason).
+//! never in `INIT`: a function there stays reachable after the discard
+//! (a function pointer, a caller outside `DriverEntry`) and nothing in the
+//! types can rule a call out, and `#[link_section]` on a function does not
+//! cover what it calls (`core`, `compiler_builtins`, monomorphised generics
+//! land in `.text`); so `DriverEntry` and everything it runs stay resident
+//! (pageable code, [`crate::paging`], is sound only under a lock guard).
 //!
 //! # Why the token is sound, and why making it is `unsafe`
 //! [`with_init_token`] hands its closure an `&InitToken<'a>` for a fresh,

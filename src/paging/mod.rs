@@ -84,13 +84,14 @@
 //! the section, so those statics are reached only through a token whose
 //! lifetime ends inside `DriverEntry`.
 //!
-//! # Pageable code is not offered
-//! `#pragma alloc_text(PAGE, f)` / `MmLockPagableCodeSection` (a `wdm.h`
-//! macro for `MmLockPagableDataSection`) have no safe counterpart here.
-//! `#[link_section = "PAGE"]` on a Rust function does place that one
-//! function's code in a pageable section, but nothing stops safe code from
-//! calling it above `APC_LEVEL` while the section is unlocked, which is bug
-//! check 0xD1 the moment the page is out:
+//! # Pageable code
+//! `#pragma alloc_text(PAGE, f)` has a counterpart in
+//! [`pageable_fn!`](crate::pageable_fn): functions placed in the `PAGE`
+//! code section that take a [`PageCodeGuard`] (from [`lock_page_code`],
+//! `MmLockPagableCodeSection`, `<= APC_LEVEL`) as their first parameter.
+//! A plain `#[link_section = "PAGE"]` function is unsound in safe code,
+//! which may call it above `APC_LEVEL` while the section is paged out (bug
+//! check 0xD1):
 //!
 //! ```ignore
 //! #[link_section = "PAGE"]
@@ -103,20 +104,17 @@
 //! }
 //! ```
 //!
-//! An IRQL token does not help: `Irql::run_raised` (safe) can raise the
-//! IRQL while any token is alive. The sound shape is the one of
-//! [`pageable_static!`](crate::pageable_static): a macro-declared function
-//! that takes a lock guard of its section as an argument, so that it can
-//! only run while `MmLockPagableCodeSection` holds the section resident,
-//! plus a PE check that the section is code and pageable. It would save
-//! little (the lock is needed for every call, even at `PASSIVE_LEVEL`,
-//! because no type proves the IRQL), Wine aborts on the lock call (as for
-//! pageable data), and the work is not done. Placement has limits too: the
-//! callees of such a function (`core`, `compiler_builtins`, monomorphised
-//! generics, closures) stay in `.text`, so only the function's own code
-//! (and what LLVM inlines into it) would page, and a function LLVM inlines
-//! into a non-pageable caller is not pageable at all. Whole-driver paging
-//! ([`page_entire_driver`]) is offered as `unsafe` for that reason.
+//! An IRQL token would not help (the safe `Irql::run_raised` raises the
+//! IRQL while any token lives), so the guard is needed for every call, even
+//! at `PASSIVE_LEVEL`: the price of soundness. Only the function's own code
+//! (and what LLVM inlines into it) pages; its callees (`core`,
+//! `compiler_builtins`, monomorphised generics, closures) stay in `.text`,
+//! which is always safe; the function is `#[inline(never)]`, so its code is
+//! not copied into callers. lld-link's identical-code folding does not
+//! merge functions of different sections (checked with lld 19). The PE test
+//! checks that the sample's `PAGE` section is pageable code. Under Wine the
+//! lock aborts the driver's process (as for pageable data): the sample's
+//! pageable-code IOCTL is sent only when the kernel is not Wine's.
 //!
 //! # What runs where
 //! - Host (`cargo test`): the kernel model counts locks per section, pages a
@@ -162,9 +160,11 @@
 //! wdm_mem::pageable_static! { #[section = "DATA"] static COUNT: u64 = 0; }
 //! ```
 
+mod code;
 mod data;
 mod driver;
 
+pub use code::{PageCodeGuard, lock_page_code};
 pub use data::{PageableCell, PageableMut, PageableRef, PageableStatic};
 pub use driver::{EntireDriverPageable, page_entire_driver};
 

@@ -210,6 +210,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("io_space_statuses", mdl_checks::io_space_statuses),
     ("address_checks", mdl_checks::address_checks),
     ("routines_statuses", routines_checks::routines_statuses),
+    ("paging_code_unless_wine", routines_checks::paging_code_unless_wine),
     ("mdl_driver_survived", mdl_checks::mdl_driver_survived),
 ];
 

@@ -8,7 +8,7 @@
 //! the pages and the register block work, and the translation of ISA port
 //! 0x300 succeeds or is `STATUS_UNSUCCESSFUL` (no ISA bus).
 
-use crate::protocol::{INIT_TABLE, IOCTL_ROUTINES_STATUS, RoutinesReply};
+use crate::protocol::{INIT_TABLE, IOCTL_PAGING_CODE, IOCTL_ROUTINES_STATUS, RoutinesReply, page_code_result};
 use crate::{Driver, ioctl};
 
 const UNSUCCESSFUL: i32 = 0xC000_0001_u32 as i32;
@@ -44,6 +44,19 @@ pub fn routines_statuses(driver: &dyn Driver) -> Result<String, String> {
         None if reply == wine || windows_ok => Ok(format!("{reply:?}")),
         _ => Err(format!("{reply:?}, expected Wine's {wine:?} or Windows' answers")),
     }
+}
+
+/// A `pageable_fn!` run at DISPATCH_LEVEL under the `PAGE` code lock; not
+/// sent under Wine (its `MmLockPagableDataSection` aborts winedevice.exe).
+pub fn paging_code_unless_wine(driver: &dyn Driver) -> Result<String, String> {
+    if driver.kernel_is_wine() != Some(false) {
+        return Ok("not sent unless the kernel is known not to be Wine's (Wine aborts on the lock)".into());
+    }
+    let sum: u64 = ioctl::<(), _>(driver, IOCTL_PAGING_CODE, None).map_err(|e| e.to_string())?;
+    if sum != page_code_result() {
+        return Err(format!("sum={sum}, expected {}", page_code_result()));
+    }
+    Ok(format!("PAGE code ran at DISPATCH_LEVEL under the lock: {sum}"))
 }
 
 /// The fake driver's answer (host unit tests): Wine's, or Windows'.

@@ -14,6 +14,7 @@ pub mod irp;
 pub mod lookaside_ioctl;
 pub mod mdl_ioctl;
 pub mod memory_ioctl;
+pub mod page_code_ioctl;
 pub mod paging_ioctl;
 pub mod pool_ioctl;
 pub mod protocol;
@@ -143,6 +144,7 @@ static IOCTLS: &[(u32, Handler)] = &[
     (protocol::IOCTL_IO_SPACE_READ, io_space_ioctl::read_ioctl),
     (protocol::IOCTL_ADDRESS_QUERY, io_space_ioctl::address_ioctl),
     (protocol::IOCTL_ROUTINES_STATUS, routines_ioctl::status_ioctl),
+    (protocol::IOCTL_PAGING_CODE, page_code_ioctl::code_ioctl),
 ];
 
 /// IRP_MJ_DEVICE_CONTROL: routes each IOCTL to its handler.

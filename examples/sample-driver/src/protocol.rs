@@ -437,3 +437,22 @@ pub struct RoutinesReply {
     /// 1 when those words were [`io_space_word`] of their offsets.
     pub register_words_match: u32,
 }
+
+/// Lock the `PAGE` code section, run a `pageable_fn!` at DISPATCH_LEVEL on
+/// [`PAGE_CODE_INPUT`], unlock; output a `u64`: [`page_code_result`].
+/// Never sent under Wine, whose `MmLockPagableDataSection` aborts.
+pub const IOCTL_PAGING_CODE: u32 = ctl_code(0x871, METHOD_BUFFERED);
+
+/// The bytes the pageable function of [`IOCTL_PAGING_CODE`] weighs.
+pub const PAGE_CODE_INPUT: [u8; 4] = [7, 5, 3, 1];
+
+/// What the pageable function answers: the sum of `(i + 1) * byte`.
+pub const fn page_code_result() -> u64 {
+    let mut sum = 0;
+    let mut i = 0;
+    while i < PAGE_CODE_INPUT.len() {
+        sum += (i as u64 + 1) * PAGE_CODE_INPUT[i] as u64;
+        i += 1;
+    }
+    sum
+}
