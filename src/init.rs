@@ -161,6 +161,9 @@ impl<T: Sync> InitStatic<T> {
     /// # Safety
     /// `data` is a static `InitCell` in the `INIT` section (on Windows) that
     /// nothing else reaches.
+    ///
+    /// # IRQL
+    /// Any (a constant).
     #[doc(hidden)]
     pub const unsafe fn __new(data: *const InitCell<T>) -> Self {
         InitStatic { data }

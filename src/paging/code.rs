@@ -74,6 +74,9 @@ pub fn lock_page_code() -> NtResult<PageCodeGuard> {
 impl PageCodeGuard {
     /// Called at the top of every `pageable_fn!`: tells the kernel model
     /// that `PAGE` code runs (no-op on real kernels).
+    ///
+    /// # IRQL
+    /// Any.
     #[doc(hidden)]
     #[inline(always)]
     pub fn __note_call(&self) {

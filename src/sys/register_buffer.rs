@@ -26,6 +26,16 @@ macro_rules! register_buffer_routines {
 #[allow(unused_imports)]
 pub(crate) use register_buffer_routines;
 
+/// `FastFence` of x64 `wdm.h` (`__faststorefence`: `lock or [rsp], 0`),
+/// after every register write, single or buffer.
+#[cfg(not(wdm_provider = "model"))]
+#[inline(always)]
+pub(crate) fn fast_fence() {
+    // SAFETY: a locked or of zero into the stack top: no value changes. Not
+    // `nomem`: a compiler barrier too.
+    unsafe { core::arch::asm!("lock or dword ptr [rsp], 0", options(nostack)) };
+}
+
 #[cfg(not(wdm_provider = "model"))]
 macro_rules! buffers {
     ($($read:ident, $write:ident: $t:ty, $movs:literal;)*) => {$(
@@ -58,8 +68,7 @@ macro_rules! buffers {
         /// `count` reads.
         #[inline]
         pub unsafe fn $write(register: *mut $t, buffer: *mut $t, count: u32) {
-            // SAFETY: per the contract, as the read; then `FastFence`
-            // (`__faststorefence`), which touches only the stack top.
+            // SAFETY: per the contract, as the read.
             unsafe {
                 core::arch::asm!(
                     $movs,
@@ -67,9 +76,9 @@ macro_rules! buffers {
                     inout("rsi") buffer => _,
                     inout("rdi") register => _,
                     options(nostack, preserves_flags),
-                );
-                core::arch::asm!("lock or dword ptr [rsp], 0", options(nostack));
-            }
+                )
+            };
+            fast_fence();
         }
     )*};
 }
