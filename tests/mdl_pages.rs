@@ -185,3 +185,14 @@ fn the_verifier_reports_leaked_pages_and_bad_frees() {
     assert_eq!(report.find(C4, MDL_LEAKED).expect("the header").bug_check.params[1], mdl as u64);
     assert_eq!(report.violations.len(), 3, "{report}");
 }
+
+#[test]
+fn a_drop_above_dispatch_level_leaks_pages_and_mdl_and_is_reported() {
+    let kernel = Kernel::new();
+    let pages = PagesMdl::allocate(&PageRequest::new(PAGE)).unwrap();
+    Irql::run_raised(Irql::HIGH, move || drop(pages)).unwrap();
+    let report = kernel.finish();
+    assert!(report.find(C4, MDL_PAGES_LEAKED).is_some(), "{report}");
+    assert!(report.find(C4, MDL_LEAKED).is_some(), "{report}");
+    assert_eq!(report.violations.len(), 2, "{report}");
+}

@@ -123,13 +123,17 @@ pub(super) unsafe extern "system" fn mm_free_pages_from_mdl(mdl: PMDL) {
     });
 }
 
-/// `ExFreePool`'s part for an MDL of fresh pages: frees the header, after
+/// `ExFreePool`'s part for an MDL of fresh pages: above DISPATCH_LEVEL the
+/// DDI violation (nothing freed); else frees the header, after
 /// 0xC4/[`MDL_PAGES_FREED_OUT_OF_ORDER`] when its pages were not freed
 /// first. False when `block` is not such an MDL.
 pub(super) fn free_pages_mdl(block: usize) -> bool {
     with_state(|state| {
         if !state.mdl_pages.is_pages_mdl(block) {
             return false;
+        }
+        if irql_above(state, "ExFreePool", 2) {
+            return true;
         }
         let (pages, frames) = state.mdl_pages.forget(block);
         if pages > 0 {
