@@ -3,19 +3,44 @@
 //! `MmMapIoSpace`), unmapped with `MmUnmapIoSpace` on drop, with volatile
 //! register accesses (`READ_REGISTER_*`/`WRITE_REGISTER_*`) of `u8`, `u16`,
 //! `u32` and `u64`: checked at compile time when the offset is a constant
-//! (`read32::<0x10>()`), at run time otherwise (`try_read32(offset)`).
+//! (`read32::<0x10>()`), at run time otherwise (`try_read32(offset)`), and
+//! blocks of consecutive registers (`READ_REGISTER_BUFFER_*`/
+//! `WRITE_REGISTER_BUFFER_*`: `read_array32::<0x40, 4>()`,
+//! `try_read_buffer32(offset, &mut buffer)`).
 //! [`PhysicalAddress`] and [`CacheType`] are [`crate::memory`]'s.
 //!
 //! The shape is Rust-for-Linux's `Io<SIZE>`: `SIZE` is the size known at
 //! compile time (the mapping is at least that long), [`IoSpace::len`] the
 //! size mapped.
 //!
+//! Block reads and writes past a constant-size mapping, misaligned, or
+//! through a read-only mapping do not compile:
+//!
+//! ```compile_fail,E0080
+//! # use wdm_mem::io_space::{CacheType, IoSpace, PhysicalAddress};
+//! let registers = IoSpace::<0x100>::map(PhysicalAddress::new(0x4_0000_0000), 0x100, CacheType::NonCached).unwrap();
+//! let block = registers.read_array32::<0xFC, 2>(); // would end at 0x104
+//! ```
+//!
+//! ```compile_fail,E0080
+//! # use wdm_mem::io_space::{CacheType, IoSpace, PhysicalAddress};
+//! let registers = IoSpace::<0x100>::map(PhysicalAddress::new(0x4_0000_0000), 0x100, CacheType::NonCached).unwrap();
+//! registers.write_array64::<0x4, 1>(&[0]); // misaligned
+//! ```
+//!
+//! ```compile_fail,E0599
+//! # use wdm_mem::{io_space::IoSpace, section::ReadOnly};
+//! fn f(registers: &IoSpace<0x100, ReadOnly>) { registers.write_array8::<0x0, 1>(&[0]) }
+//! ```
+//!
 //! Where it runs: on Windows 10 and later `MmMapIoSpaceEx` maps with the
 //! page protection asked for; older kernels get `MmMapIoSpace`, which maps
 //! read-write (a read-only `IoSpace` still has no write method). Under Wine
 //! `MmMapIoSpaceEx` does not exist and `MmMapIoSpace` returns NULL:
 //! [`IoSpace::map`] answers `STATUS_INSUFFICIENT_RESOURCES`. The kernel
-//! model maps simulated devices (`model::Kernel::add_device`).
+//! model maps simulated devices (`model::Kernel::add_device`). The register
+//! routines are the x64 `wdm.h` inlines (`mov`, `rep movs`), the same on
+//! Windows and Wine; under Wine no mapping is ever obtained.
 
 use core::{fmt, marker::PhantomData, ptr::NonNull};
 
@@ -309,6 +334,108 @@ registers! {
     u16: read16, try_read16, write16, try_write16, READ_REGISTER_USHORT, WRITE_REGISTER_USHORT;
     u32: read32, try_read32, write32, try_write32, READ_REGISTER_ULONG, WRITE_REGISTER_ULONG;
     u64: read64, try_read64, write64, try_write64, READ_REGISTER_ULONG64, WRITE_REGISTER_ULONG64;
+}
+
+/// Whether `count` consecutive `T` registers from `offset` lie inside `size`
+/// bytes, aligned, and `count` is a `ULONG` (what the buffer routines take).
+const fn fits_buffer<T>(offset: usize, count: usize, size: usize) -> bool {
+    match count.checked_mul(size_of::<T>()) {
+        Some(len) => within(offset, len, size) && offset % size_of::<T>() == 0 && count <= u32::MAX as usize,
+        None => false,
+    }
+}
+
+impl<const SIZE: usize, A: IoProtection> IoSpace<SIZE, A> {
+    /// The first of `count` `T` registers at `offset`: as [`Self::checked`],
+    /// and [`NtStatus::INVALID_PARAMETER`] for a count whose size overflows
+    /// or is not a `ULONG`.
+    fn checked_buffer<T>(&self, offset: usize, count: usize) -> NtResult<(*mut T, u32)> {
+        let len = count.checked_mul(size_of::<T>()).ok_or(NtStatus::INVALID_PARAMETER)?;
+        let count = u32::try_from(count).map_err(|_| NtStatus::INVALID_PARAMETER)?;
+        let first = self.registers.range(offset, len)?;
+        if offset % size_of::<T>() != 0 {
+            return Err(NtStatus::DATATYPE_MISALIGNMENT_ERROR);
+        }
+        Ok((first.cast(), count))
+    }
+}
+
+macro_rules! register_buffers {
+    ($($t:ty: $read:ident, $try_read:ident, $write:ident, $try_write:ident, $sys_read:ident, $sys_write:ident;)*) => {
+        impl<const SIZE: usize, A: IoProtection> IoSpace<SIZE, A> {$(
+            #[doc = concat!("Reads the `N` consecutive `", stringify!($t), "` registers from `OFFSET` (`", stringify!($sys_read), "`).")]
+            ///
+            /// `OFFSET` and `N` are checked at compile time: inside `SIZE`,
+            /// aligned.
+            ///
+            /// # IRQL
+            /// Any.
+            #[inline]
+            pub fn $read<const OFFSET: usize, const N: usize>(&self) -> [$t; N] {
+                const { assert!(fits_buffer::<$t>(OFFSET, N, SIZE), "registers past the mapping or misaligned") };
+                let mut values = [0; N];
+                // SAFETY: `N` registers from `OFFSET` fit in SIZE <= len bytes
+                // of the live mapping (invariant), aligned; `values` holds N
+                // elements and is not device memory; N <= u32::MAX.
+                unsafe { sys::$sys_read(self.register(OFFSET), values.as_mut_ptr(), N as u32) };
+                values
+            }
+
+            #[doc = concat!("Reads `buffer.len()` consecutive `", stringify!($t), "` registers from `offset`, checked at run time.")]
+            ///
+            /// Errors: [`NtStatus::INVALID_PARAMETER`] past the end (or a
+            /// count above `u32::MAX`), [`NtStatus::DATATYPE_MISALIGNMENT_ERROR`]
+            /// for a misaligned offset; nothing is read then.
+            ///
+            /// # IRQL
+            /// Any.
+            pub fn $try_read(&self, offset: usize, buffer: &mut [$t]) -> NtResult<()> {
+                let (first, count) = self.checked_buffer::<$t>(offset, buffer.len())?;
+                // SAFETY: `checked_buffer` put the registers inside the live
+                // mapping, aligned; `buffer` holds `count` elements.
+                unsafe { sys::$sys_read(first, buffer.as_mut_ptr(), count) };
+                Ok(())
+            }
+        )*}
+
+        impl<const SIZE: usize> IoSpace<SIZE, ReadWrite> {$(
+            #[doc = concat!("Writes `values` to the `N` consecutive `", stringify!($t), "` registers from `OFFSET` (`", stringify!($sys_write), "`).")]
+            ///
+            /// `OFFSET` and `N` are checked at compile time: inside `SIZE`,
+            /// aligned.
+            ///
+            /// # IRQL
+            /// Any.
+            #[inline]
+            pub fn $write<const OFFSET: usize, const N: usize>(&self, values: &[$t; N]) {
+                const { assert!(fits_buffer::<$t>(OFFSET, N, SIZE), "registers past the mapping or misaligned") };
+                // SAFETY: as in the read; the mapping is read-write; the
+                // routine only reads `values` (its pointer is `*mut` in wdm.h).
+                unsafe { sys::$sys_write(self.register(OFFSET), values.as_ptr().cast_mut(), N as u32) };
+            }
+
+            #[doc = concat!("Writes `values` to `values.len()` consecutive `", stringify!($t), "` registers from `offset`, checked at run time.")]
+            ///
+            /// Errors: as the read's; nothing is written then.
+            ///
+            /// # IRQL
+            /// Any.
+            pub fn $try_write(&self, offset: usize, values: &[$t]) -> NtResult<()> {
+                let (first, count) = self.checked_buffer::<$t>(offset, values.len())?;
+                // SAFETY: as in the read; the mapping is read-write; the
+                // routine only reads `values`.
+                unsafe { sys::$sys_write(first, values.as_ptr().cast_mut(), count) };
+                Ok(())
+            }
+        )*}
+    };
+}
+
+register_buffers! {
+    u8: read_array8, try_read_buffer8, write_array8, try_write_buffer8, READ_REGISTER_BUFFER_UCHAR, WRITE_REGISTER_BUFFER_UCHAR;
+    u16: read_array16, try_read_buffer16, write_array16, try_write_buffer16, READ_REGISTER_BUFFER_USHORT, WRITE_REGISTER_BUFFER_USHORT;
+    u32: read_array32, try_read_buffer32, write_array32, try_write_buffer32, READ_REGISTER_BUFFER_ULONG, WRITE_REGISTER_BUFFER_ULONG;
+    u64: read_array64, try_read_buffer64, write_array64, try_write_buffer64, READ_REGISTER_BUFFER_ULONG64, WRITE_REGISTER_BUFFER_ULONG64;
 }
 
 impl<const SIZE: usize, A: IoProtection> Drop for IoSpace<SIZE, A> {

@@ -33,6 +33,8 @@
 extern crate std;
 
 pub mod address;
+pub mod bus;
+pub mod init;
 pub mod io_space;
 pub mod irql;
 pub mod lookaside;

@@ -607,7 +607,8 @@ fn pageable_data_lies_in_a_writable_pageable_section() {
     // writable and not executable (a read-only static placed in the same
     // section by hand would make LLVM emit the whole section read-only).
     with_driver(|pe, _| {
-        let pageable: Vec<_> = pe.sections_with_prefix("PAGE").collect();
+        // (`PAGE` itself is pageable_fn! code: the test below.)
+        let pageable: Vec<_> = pe.sections_with_prefix("PAGE").filter(|s| s.name != "PAGE").collect();
         let names: Vec<&str> = pe.sections.iter().map(|s| s.name.as_str()).collect();
         assert!(
             pageable.iter().any(|s| s.name == "PAGEDATA"),
@@ -622,6 +623,42 @@ fn pageable_data_lies_in_a_writable_pageable_section() {
                 s.characteristics
             );
         }
+    });
+}
+
+#[test]
+fn pageable_code_lies_in_a_pageable_code_section() {
+    // The sample's `pageable_fn!` (page_code_ioctl.rs) goes to PAGE: code,
+    // executable and readable, not writable, pageable (not NOT_PAGED).
+    with_driver(|pe, _| {
+        let names: Vec<&str> = pe.sections.iter().map(|s| s.name.as_str()).collect();
+        let page =
+            pe.sections.iter().find(|s| s.name == "PAGE").unwrap_or_else(|| panic!("no PAGE section: {names:?}"));
+        assert!(page.is_pageable(), "PAGE is not pageable ({:#x})", page.characteristics);
+        assert!(
+            page.has(pe::IMAGE_SCN_CNT_CODE | IMAGE_SCN_MEM_EXECUTE | pe::IMAGE_SCN_MEM_READ)
+                && !page.has(pe::IMAGE_SCN_MEM_WRITE),
+            "PAGE is not read-only code ({:#x})",
+            page.characteristics
+        );
+    });
+}
+
+#[test]
+fn init_data_lies_in_a_discardable_init_section() {
+    // The sample's `init_static!` (routines_ioctl.rs) goes to INIT; the
+    // sample links with /SECTION:INIT,RWD, so that the loader discards it
+    // once DriverEntry returns (lld-link gives the name no meaning).
+    with_driver(|pe, _| {
+        let names: Vec<&str> = pe.sections.iter().map(|s| s.name.as_str()).collect();
+        let init =
+            pe.sections.iter().find(|s| s.name == "INIT").unwrap_or_else(|| panic!("no INIT section: {names:?}"));
+        assert!(init.has(pe::IMAGE_SCN_MEM_DISCARDABLE), "INIT is not discardable ({:#x})", init.characteristics);
+        assert!(
+            init.has(pe::IMAGE_SCN_MEM_READ | pe::IMAGE_SCN_MEM_WRITE) && !init.has(IMAGE_SCN_MEM_EXECUTE),
+            "INIT is not read-write data ({:#x})",
+            init.characteristics
+        );
     });
 }
 

@@ -27,6 +27,10 @@ fn main() {
         "/DYNAMICBASE",
         "/OPT:REF,ICF",
         "/Brepro",
+        // INIT data (wdm_mem::init_static!): read-write and discardable, as
+        // MSVC's `#pragma section("INIT", discard)`; lld-link gives a
+        // section named INIT no special treatment.
+        "/SECTION:INIT,RWD",
     ] {
         println!("cargo::rustc-cdylib-link-arg={arg}");
     }

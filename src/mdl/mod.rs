@@ -2,7 +2,8 @@
 //! `IoAllocateMdl`), lock them ([`LockedMdl`], `MmProbeAndLockPages` under
 //! SEH; [`NonPagedMdl`], `MmBuildMdlForNonPagedPool`), map them into system
 //! space ([`SystemMapping`], `MmGetSystemAddressForMdlSafe`), and the I/O
-//! manager's MDL of a direct-I/O request ([`IrpMdl`]).
+//! manager's MDL of a direct-I/O request ([`IrpMdl`]), and MDLs of fresh
+//! pages ([`PagesMdl`], `MmAllocatePagesForMdlEx`).
 //!
 //! The states are types: an [`Mdl`] is unlocked and has no `map`;
 //! [`Mdl::lock`] consumes it and returns a [`LockedMdl`] or the status of the
@@ -42,12 +43,14 @@
 mod irp;
 mod locked;
 mod mapping;
+mod pages;
 
 use core::{marker::PhantomData, ptr::NonNull};
 
 pub use irp::IrpMdl;
 pub use locked::{LockedMdl, NonPagedMdl, with_user_buffer};
 pub use mapping::SystemMapping;
+pub use pages::{PageFlags, PageRequest, PagesMdl, resolve_routines};
 
 use crate::{Irql, NtResult, NtStatus, sys};
 

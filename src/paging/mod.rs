@@ -78,15 +78,43 @@
 //! no code of the driver may then run above `APC_LEVEL`, a promise the
 //! types cannot check.
 //!
-//! # `INIT` is not offered
-//! `#pragma data_seg("INIT")` data is discarded when `DriverEntry` (or the
-//! reinitialisation routine) returns. A static is `'static` to Rust, so
-//! any reference to such data after that point is a use-after-free that
-//! nothing in the types can rule out, and nothing can prove that a function
-//! placed in `INIT` is never called (or inlined and shared) after
-//! `DriverEntry`. Data needed only during initialisation belongs in a local
-//! or in a pool allocation freed before `DriverEntry` returns, which saves
-//! the same memory soundly.
+//! # `INIT` data
+//! `#pragma data_seg("INIT")` data, discarded when `DriverEntry` returns,
+//! is [`crate::init`]'s: a plain `'static` would let a reference outlive
+//! the section, so those statics are reached only through a token whose
+//! lifetime ends inside `DriverEntry`.
+//!
+//! # Pageable code
+//! `#pragma alloc_text(PAGE, f)` has a counterpart in
+//! [`pageable_fn!`](crate::pageable_fn): functions placed in the `PAGE`
+//! code section that take a [`PageCodeGuard`] (from [`lock_page_code`],
+//! `MmLockPagableCodeSection`, `<= APC_LEVEL`) as their first parameter.
+//! A plain `#[link_section = "PAGE"]` function is unsound in safe code,
+//! which may call it above `APC_LEVEL` while the section is paged out (bug
+//! check 0xD1):
+//!
+//! ```ignore
+//! #[link_section = "PAGE"]
+//! fn checksum(bytes: &[u8]) -> u32 { bytes.iter().map(|&b| u32::from(b)).sum() }
+//!
+//! fn dpc_work(bytes: &[u8]) -> u32 {
+//!     // Safe, and compiles: at DISPATCH_LEVEL a paged-out `checksum` is a
+//!     // page fault that cannot be serviced (0xD1).
+//!     Irql::run_raised(Irql::DISPATCH, || checksum(bytes)).unwrap()
+//! }
+//! ```
+//!
+//! An IRQL token would not help (the safe `Irql::run_raised` raises the
+//! IRQL while any token lives), so the guard is needed for every call, even
+//! at `PASSIVE_LEVEL`: the price of soundness. Only the function's own code
+//! (and what LLVM inlines into it) pages; its callees (`core`,
+//! `compiler_builtins`, monomorphised generics, closures) stay in `.text`,
+//! which is always safe; the function is `#[inline(never)]`, so its code is
+//! not copied into callers. lld-link's identical-code folding does not
+//! merge functions of different sections (checked with lld 19). The PE test
+//! checks that the sample's `PAGE` section is pageable code. Under Wine the
+//! lock aborts the driver's process (as for pageable data): the sample's
+//! pageable-code IOCTL is sent only when the kernel is not Wine's.
 //!
 //! # What runs where
 //! - Host (`cargo test`): the kernel model counts locks per section, pages a
@@ -132,9 +160,11 @@
 //! wdm_mem::pageable_static! { #[section = "DATA"] static COUNT: u64 = 0; }
 //! ```
 
+mod code;
 mod data;
 mod driver;
 
+pub use code::{PageCodeGuard, lock_page_code};
 pub use data::{PageableCell, PageableMut, PageableRef, PageableStatic};
 pub use driver::{EntireDriverPageable, page_entire_driver};
 

@@ -52,6 +52,10 @@ mod paging;
 #[cfg(not(wdm_provider = "model"))]
 pub use paging::*;
 #[cfg(not(wdm_provider = "model"))]
+mod init;
+#[cfg(not(wdm_provider = "model"))]
+pub use init::*;
+#[cfg(not(wdm_provider = "model"))]
 mod pool_hooks;
 #[cfg(not(wdm_provider = "model"))]
 pub use pool_hooks::*;
@@ -61,11 +65,21 @@ mod register;
 #[cfg(not(wdm_provider = "model"))]
 pub use register::*;
 
+// The buffer and port forms: written once for the Windows providers (asm),
+// their lists shared with the model.
+pub(crate) mod port;
+pub(crate) mod register_buffer;
+#[cfg(not(wdm_provider = "model"))]
+pub use port::*;
+#[cfg(not(wdm_provider = "model"))]
+pub use register_buffer::*;
+
 // Named one by one: an explicit re-export shadows the same name coming from a
 // provider's glob (wdk-sys has its own POOL_FLAG_* constants).
 mod io_space;
 mod lookaside;
 mod mdl;
+mod mdl_pages;
 mod object;
 mod pool;
 mod routine;
@@ -88,6 +102,11 @@ pub use mdl::{
 };
 #[cfg(not(wdm_provider = "model"))]
 pub use mdl::{check_mapped_write, probe_and_lock_pages};
+pub use mdl_pages::{
+    MM_ALLOCATE_FROM_LOCAL_NODE_ONLY, MM_ALLOCATE_FULLY_REQUIRED, MM_ALLOCATE_NO_WAIT, MM_ALLOCATE_PAGES_FOR_MDL_EX,
+    MM_ALLOCATE_PREFER_CONTIGUOUS, MM_ALLOCATE_REQUIRE_CONTIGUOUS_CHUNKS, MM_DONT_ZERO_ALLOCATION,
+    MM_FREE_PAGES_FROM_MDL, PFN_MM_ALLOCATE_PAGES_FOR_MDL_EX, PFN_MM_FREE_PAGES_FROM_MDL,
+};
 pub use object::{InitializeObjectAttributes, MM_ALLOCATION_GRANULARITY, ZwCurrentProcess};
 pub use pool::{
     EX_ALLOCATE_POOL2, PFN_EX_ALLOCATE_POOL2, POOL_FLAG_CACHE_ALIGNED, POOL_FLAG_NON_PAGED,

@@ -1,11 +1,14 @@
 //! `READ_REGISTER_*` and `WRITE_REGISTER_*`: `FORCEINLINE` in `wdm.h`, so no
 //! binding has them. On x64 a register read is a volatile load after a
 //! compiler barrier (`_ReadWriteBarrier`), a write a volatile store followed
-//! by a store fence (`FastFence`). Written once here for both Windows
+//! by `FastFence` (`__faststorefence`, `lock or [rsp], 0`: the one of
+//! `register_buffer.rs`). Written once here for both Windows
 //! providers; the kernel model routes the same names to its simulated
 //! devices.
 
-use core::sync::atomic::{Ordering, compiler_fence, fence};
+use core::sync::atomic::{Ordering, compiler_fence};
+
+use super::register_buffer::fast_fence;
 
 macro_rules! registers {
     ($($read:ident, $write:ident: $t:ty;)*) => {$(
@@ -29,7 +32,7 @@ macro_rules! registers {
         pub unsafe fn $write(register: *mut $t, value: $t) {
             // SAFETY: per the contract.
             unsafe { register.write_volatile(value) };
-            fence(Ordering::SeqCst);
+            fast_fence();
         }
     )*};
 }

@@ -28,6 +28,7 @@ mod paging_checks;
 #[path = "../../sample-driver/src/protocol.rs"]
 #[allow(dead_code)]
 mod protocol;
+mod routines_checks;
 mod section_checks;
 
 use core::fmt;
@@ -208,6 +209,8 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("mdl_kernel_buffers", mdl_checks::mdl_kernel_buffers),
     ("io_space_statuses", mdl_checks::io_space_statuses),
     ("address_checks", mdl_checks::address_checks),
+    ("routines_statuses", routines_checks::routines_statuses),
+    ("paging_code_unless_wine", routines_checks::paging_code_unless_wine),
     ("mdl_driver_survived", mdl_checks::mdl_driver_survived),
 ];
 
@@ -547,6 +550,7 @@ mod tests {
                 protocol::IOCTL_MEMORY_NON_CACHED | protocol::IOCTL_MEMORY_CONTIGUOUS => {
                     as_bytes(&memory_checks::fake_reply(code, input, self.wine)?).to_vec()
                 }
+                protocol::IOCTL_ROUTINES_STATUS => as_bytes(&routines_checks::fake_reply(self.wine)).to_vec(),
                 protocol::IOCTL_PAGING_ENTIRE_DRIVER => {
                     as_bytes(&protocol::PagingReply { entire_driver_paged: 1, ..Default::default() }).to_vec()
                 }

@@ -14,9 +14,11 @@ pub mod irp;
 pub mod lookaside_ioctl;
 pub mod mdl_ioctl;
 pub mod memory_ioctl;
+pub mod page_code_ioctl;
 pub mod paging_ioctl;
 pub mod pool_ioctl;
 pub mod protocol;
+pub mod routines_ioctl;
 pub mod section_ioctl;
 
 use core::ptr::null_mut;
@@ -43,6 +45,9 @@ pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry
     // SAFETY: the I/O manager passes a valid, exclusively ours driver object.
     let driver = unsafe { &mut *driver };
     let _found = pool::resolve_routines(); // at PASSIVE_LEVEL: every later allocation takes one path at any IRQL
+    let _pages = wdm_mem::mdl::resolve_routines();
+    // SAFETY: this is DriverEntry, before it returns.
+    unsafe { routines_ioctl::read_init_data() };
     if let Err(status) = lookaside_ioctl::create_lists() {
         return status.to_raw();
     }
@@ -138,6 +143,8 @@ static IOCTLS: &[(u32, Handler)] = &[
     (protocol::IOCTL_MDL_KERNEL_BUFFERS, mdl_ioctl::kernel_buffers_ioctl),
     (protocol::IOCTL_IO_SPACE_READ, io_space_ioctl::read_ioctl),
     (protocol::IOCTL_ADDRESS_QUERY, io_space_ioctl::address_ioctl),
+    (protocol::IOCTL_ROUTINES_STATUS, routines_ioctl::status_ioctl),
+    (protocol::IOCTL_PAGING_CODE, page_code_ioctl::code_ioctl),
 ];
 
 /// IRP_MJ_DEVICE_CONTROL: routes each IOCTL to its handler.

@@ -420,3 +420,47 @@ pub struct AddressReply {
     /// 1 if `MmGetPhysicalAddress` of NULL is not 0.
     pub null_physical_known: u32,
 }
+
+/// Answer with a [`RoutinesReply`]: `INIT` data read in DriverEntry, bus
+/// address translation, an MDL of fresh pages, register blocks.
+pub const IOCTL_ROUTINES_STATUS: u32 = ctl_code(0x870, METHOD_BUFFERED);
+
+/// The driver's `INIT` table (discarded after DriverEntry, which sums it).
+pub const INIT_TABLE: [u32; 8] = [3, 1, 4, 1, 5, 9, 2, 6];
+
+/// Output of [`IOCTL_ROUTINES_STATUS`]; the statuses are NTSTATUS values.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoutinesReply {
+    /// The sum of [`INIT_TABLE`] as DriverEntry read it through its token.
+    pub init_sum: u32,
+    /// `HalTranslateBusAddress` of ISA port 0x300 (no port is ever accessed).
+    pub bus_status: i32,
+    /// `MmAllocatePagesForMdlEx` of two pages, mapped, written, read back, freed.
+    pub pages_status: i32,
+    /// Bytes the pages' MDL described (0 without one).
+    pub pages_len: u32,
+    /// `READ_REGISTER_BUFFER_ULONG` of four words of the driver's own page mapped as I/O space.
+    pub register_buffer_status: i32,
+    /// 1 when those words were [`io_space_word`] of their offsets.
+    pub register_words_match: u32,
+}
+
+/// Lock the `PAGE` code section, run a `pageable_fn!` at DISPATCH_LEVEL on
+/// [`PAGE_CODE_INPUT`], unlock; output a `u64`: [`page_code_result`].
+/// Never sent under Wine, whose `MmLockPagableDataSection` aborts.
+pub const IOCTL_PAGING_CODE: u32 = ctl_code(0x871, METHOD_BUFFERED);
+
+/// The bytes the pageable function of [`IOCTL_PAGING_CODE`] weighs.
+pub const PAGE_CODE_INPUT: [u8; 4] = [7, 5, 3, 1];
+
+/// What the pageable function answers: the sum of `(i + 1) * byte`.
+pub const fn page_code_result() -> u64 {
+    let mut sum = 0;
+    let mut i = 0;
+    while i < PAGE_CODE_INPUT.len() {
+        sum += (i as u64 + 1) * PAGE_CODE_INPUT[i] as u64;
+        i += 1;
+    }
+    sum
+}

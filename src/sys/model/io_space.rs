@@ -3,6 +3,13 @@
 //! and written through `READ_REGISTER_*`/`WRITE_REGISTER_*`, so that a test
 //! sees every register access, scripts the values a read returns, and the
 //! verifier catches leaked mappings and bad unmaps.
+//!
+//! It also simulates buses for `HalTranslateBusAddress` ([`BusWindow`]: a
+//! range of a bus's memory or port space and where it lands in the
+//! processor's memory or port space) and devices in the processor's I/O port
+//! space ([`Kernel::add_port_device`]), read and written by `READ_PORT_*`/
+//! `WRITE_PORT_*`: the same [`Device`] type, its offsets counted from its
+//! first port.
 
 use std::{
     alloc::{Layout, alloc_zeroed, dealloc},
@@ -201,8 +208,43 @@ struct IoMapping {
 #[derive(Default)]
 pub(super) struct IoSpaceState {
     devices: Vec<Device>,
+    ports: Vec<Device>,
+    windows: Vec<BusWindow>,
     mappings: BTreeMap<usize, IoMapping>,
 }
+
+/// The address spaces of `HalTranslateBusAddress` are the crate's.
+pub use crate::bus::BusSpace;
+
+/// A translation of the simulated HAL: `size` bytes of bus `bus_number`
+/// (of `interface`, an `INTERFACE_TYPE`) in its `space` from `bus_base`
+/// appear in the processor's `translated_space` at `translated_base`
+/// (on x86, port space stays port space; on other machines a bus's ports
+/// may be memory-mapped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BusWindow {
+    /// The bus type (`Isa`, `PCIBus`, ...).
+    pub interface: i32,
+    /// The bus number.
+    pub bus_number: u32,
+    /// The space of the bus addresses.
+    pub space: BusSpace,
+    /// The first bus address.
+    pub bus_base: u64,
+    /// The bytes (or ports) of the window.
+    pub size: u64,
+    /// Where the window lands.
+    pub translated_space: BusSpace,
+    /// The translation of `bus_base`.
+    pub translated_base: u64,
+}
+
+/// Parameter 1 of the model's 0xC4 bug check for a port access outside
+/// every simulated port device (parameter 2: the port, parameter 3: the
+/// width, parameter 4: 1 for a write). Real hardware answers all ones; the
+/// model is stricter, as a driver's port range comes from a translation or
+/// its resources and never covers nothing. The value is the model's own.
+pub const IO_PORT_UNCLAIMED: u64 = 0x1_0514;
 
 /// Where a register access lands.
 pub(super) struct Target {
@@ -273,6 +315,27 @@ impl IoSpaceState {
         })
     }
 
+    /// `HalTranslateBusAddress`: the translated space and address of
+    /// `address` in `space` of the bus, when a window holds it.
+    pub(super) fn translate(&self, interface: i32, bus: u32, space: BusSpace, address: u64) -> Option<(BusSpace, u64)> {
+        let window = self.windows.iter().find(|w| {
+            w.interface == interface
+                && w.bus_number == bus
+                && w.space == space
+                && address.checked_sub(w.bus_base).is_some_and(|at| at < w.size)
+        })?;
+        Some((window.translated_space, window.translated_base + (address - window.bus_base)))
+    }
+
+    /// The port device behind `width` ports from `port`, and the offset.
+    pub(super) fn port(&self, port: u16, width: usize) -> Option<(Device, usize)> {
+        let port = u64::from(port);
+        self.ports.iter().find_map(|device| {
+            let offset = port.checked_sub(device.0.base)?;
+            (offset + width as u64 <= device.size() as u64).then(|| (device.clone(), offset as usize))
+        })
+    }
+
     /// At unload: 0xC4/[`IO_SPACE_LEAKED`] for each mapping left.
     pub(super) fn report_leaks(&mut self, violations: &mut Vec<Violation>) {
         for (address, mapping) in std::mem::take(&mut self.mappings) {
@@ -313,6 +376,43 @@ impl Kernel {
         }));
         state.io_space.devices.push(device.clone());
         device
+    }
+}
+
+/// The simulated buses and port devices, for tests.
+impl Kernel {
+    /// A device with `size` zeroed ports from `port_base` in the processor's
+    /// I/O port space, which `READ_PORT_*`/`WRITE_PORT_*` reach from now on.
+    ///
+    /// # Panics
+    /// If `size` is 0, the range runs past port 0xFFFF, or overlaps another
+    /// port device.
+    pub fn add_port_device(&self, port_base: u16, size: usize) -> Device {
+        let end = u64::from(port_base) + size as u64;
+        assert!(size > 0 && end <= 0x1_0000, "a port device lies in ports 0..=0xFFFF");
+        let mut state = self.state();
+        let overlaps =
+            state.io_space.ports.iter().any(|d| u64::from(port_base) < d.0.base + d.size() as u64 && d.0.base < end);
+        assert!(!overlaps, "port devices overlap at {port_base:#x}");
+        let device = Device(Arc::new(DeviceInner {
+            base: u64::from(port_base),
+            registers: Mutex::new(Registers { bytes: vec![0; size], hook: None, log: Vec::new() }),
+        }));
+        state.io_space.ports.push(device.clone());
+        device
+    }
+
+    /// Makes `HalTranslateBusAddress` translate the addresses of `window`.
+    ///
+    /// # Panics
+    /// If the window is empty or its translation runs past the end of its
+    /// space (`u64`, or port 0xFFFF).
+    pub fn add_bus_window(&self, window: BusWindow) {
+        let last = window.size.checked_sub(1).and_then(|tail| window.translated_base.checked_add(tail));
+        let limit = if window.translated_space == BusSpace::Port { 0xFFFF } else { u64::MAX };
+        assert!(last.is_some_and(|last| last <= limit), "a bus window translates into its space");
+        assert!(window.bus_base.checked_add(window.size).is_some(), "a bus window fits in its bus");
+        self.state().io_space.windows.push(window);
     }
 }
 

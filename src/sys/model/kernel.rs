@@ -15,6 +15,7 @@ use super::{
     irql,
     lookaside::LookasideState,
     mdl::MdlState,
+    mdl_pages::MdlPagesState,
     memory::MemoryState,
     paging::{self, PageableSection, PagingState},
     pool::{PoolState, PoolUsage},
@@ -32,10 +33,13 @@ pub(super) struct State {
     pub(super) objects: ObjectState,
     pub(super) paging: PagingState,
     pub(super) mdl: MdlState,
+    pub(super) mdl_pages: MdlPagesState,
     pub(super) io_space: IoSpaceState,
     pub(super) faults: Faults,
     pub(super) violations: Vec<Violation>,
     pub(super) missing_exports: Vec<String>,
+    /// Whether `INIT` data is discarded (the first `INIT` token ended).
+    pub(super) init_discarded: bool,
 }
 
 impl State {
@@ -238,6 +242,9 @@ impl Kernel {
         state.pool.report_leaks(&mut state.violations);
         state.objects.report_leaks(&mut state.violations);
         state.paging.report_leaks(&mut state.violations);
+        for mdl in state.mdl_pages.report_leaks(&mut state.violations) {
+            state.mdl.forget_pages_mdl(mdl, &mut state.violations);
+        }
         state.mdl.report_leaks(&mut state.violations);
         state.io_space.report_leaks(&mut state.violations);
         Report { violations: std::mem::take(&mut state.violations) }

@@ -189,6 +189,21 @@ impl MdlState {
         }
     }
 
+    /// At unload, the header of an MDL of fresh pages never freed:
+    /// 0xC4/[`MDL_LEAKED`] (it is `ExFreePool`'s to free), without the
+    /// locked-pages report of a probed MDL (its pages were reported by the
+    /// pages area).
+    pub(super) fn forget_pages_mdl(&mut self, mdl: usize, violations: &mut Vec<Violation>) {
+        if self.mdls.contains_key(&mdl) {
+            violations.push(violation(
+                MDL_LEAKED,
+                [mdl as u64, 0, 0],
+                format!("MDL {mdl:#x} of MmAllocatePagesForMdlEx never freed (ExFreePool)"),
+            ));
+            self.free(mdl);
+        }
+    }
+
     /// The address of the data export `name` (`MmUserProbeAddress`), if the
     /// model has it.
     pub(super) fn variable(&self, name: &str) -> Option<usize> {

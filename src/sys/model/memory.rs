@@ -207,6 +207,32 @@ impl MemoryState {
         Some(frames)
     }
 
+    /// Up to `pages` free frames (page addresses) in `low..=high`, highest
+    /// first: fewer when the range has fewer free.
+    pub(super) fn reserve_frames(&mut self, pages: usize, low: u64, high: u64) -> Vec<u64> {
+        let mut frames = Vec::new();
+        let mut below = high.saturating_add(1).min(PHYSICAL_MEMORY.end) / PAGE * PAGE;
+        while frames.len() < pages {
+            match self.reserve_below(below) {
+                Some(frame) if frame >= low => {
+                    frames.push(frame);
+                    below = frame;
+                }
+                Some(frame) => {
+                    self.release(&[frame]);
+                    break;
+                }
+                None => break,
+            }
+        }
+        frames
+    }
+
+    /// Returns frames of [`Self::reserve_frames`].
+    pub(super) fn release_frames(&mut self, frames: &[u64]) {
+        self.release(frames);
+    }
+
     /// The highest free page below `limit`.
     fn reserve_below(&mut self, limit: u64) -> Option<u64> {
         let mut frame = limit.checked_sub(PAGE)?;

@@ -14,6 +14,7 @@ mod irql;
 mod kernel;
 mod lookaside;
 mod mdl;
+mod mdl_pages;
 mod memory;
 mod memory_file;
 mod paging;
@@ -23,7 +24,10 @@ mod section;
 mod verifier;
 
 pub use faults::{Call, Fault};
-pub use io_space::{Device, IO_SPACE_BAD_UNMAP, IO_SPACE_LEAKED, IO_SPACE_MISALIGNED, RegisterAccess, RegisterValue};
+pub use io_space::{
+    BusSpace, BusWindow, Device, IO_PORT_UNCLAIMED, IO_SPACE_BAD_UNMAP, IO_SPACE_LEAKED, IO_SPACE_MISALIGNED,
+    RegisterAccess, RegisterValue,
+};
 pub use kernel::{EnteredKernel, Kernel, KernelHandle};
 pub use lookaside::{
     LIST_ENTRY_CORRUPTED, LOOKASIDE_BAD_PARAMETER, LOOKASIDE_DOUBLE_FREE, LOOKASIDE_ENTRIES_OUTSTANDING,
@@ -31,6 +35,7 @@ pub use lookaside::{
     LOOKASIDE_WRONG_LIST,
 };
 pub use mdl::{MDL_BAD_UNMAP, MDL_LEAKED, MDL_NOT_MODELLED, UserProtection, UserRange};
+pub use mdl_pages::{MDL_PAGES_BAD_FREE, MDL_PAGES_FREED_OUT_OF_ORDER, MDL_PAGES_IO_FREE_MDL, MDL_PAGES_LEAKED};
 pub use memory::{MEMORY_BAD_FREE, MEMORY_LEAKED, PHYSICAL_MEMORY};
 pub use paging::PageableSection;
 pub use pool::{FREED_POOL_POISON, LARGEST_BLOCK, PoolBlock, PoolUsage, QUARANTINE};

@@ -1,19 +1,22 @@
 //! `MmMapIoSpace`, `MmMapIoSpaceEx` (found through
 //! `MmGetSystemRoutineAddress` only, as on Windows 10), `MmUnmapIoSpace`,
 //! and the register accessors `READ_REGISTER_*`/`WRITE_REGISTER_*`, which
-//! reach the simulated devices.
+//! reach the simulated devices; their `_BUFFER_` forms; the port routines
+//! `READ_PORT_*`/`WRITE_PORT_*` (and `_BUFFER_` forms), which reach the
+//! simulated port devices; `HalTranslateBusAddress` over the simulated
+//! buses.
 
 use std::format;
 
 use super::super::{
-    io_space::{Device, IO_SPACE_MISALIGNED, fault},
+    io_space::{BusSpace, Device, IO_PORT_UNCLAIMED, IO_SPACE_MISALIGNED, fault},
     irql,
     kernel::{State, with_state},
     verifier::BugCheck,
 };
 use crate::sys::{
-    _MEMORY_CACHING_TYPE, MEMORY_CACHING_TYPE, PAGE_NOCACHE, PAGE_READONLY, PAGE_READWRITE, PAGE_WRITECOMBINE,
-    PHYSICAL_ADDRESS, PVOID, SIZE_T, ULONG,
+    _MEMORY_CACHING_TYPE, BOOLEAN, INTERFACE_TYPE, MEMORY_CACHING_TYPE, PAGE_NOCACHE, PAGE_READONLY, PAGE_READWRITE,
+    PAGE_WRITECOMBINE, PHYSICAL_ADDRESS, PPHYSICAL_ADDRESS, PULONG, PVOID, SIZE_T, ULONG,
 };
 
 /// The shared body of the two mapping routines: 0xC4/0x73 above
@@ -162,3 +165,145 @@ macro_rules! registers {
 }
 
 crate::sys::io_space::register_routines!(registers);
+
+macro_rules! register_buffers {
+    ($($read:ident, $write:ident: $t:ty, $movs:literal;)*) => {$(
+        #[doc = concat!("`", stringify!($read), "`: `count` consecutive registers, each read as its `READ_REGISTER_*` (so each is checked and logged).")]
+        ///
+        /// # Safety
+        /// As the kernel's: `buffer` is valid for `count` writes.
+        pub unsafe fn $read(register: *mut $t, buffer: *mut $t, count: u32) {
+            let width = size_of::<$t>();
+            for i in 0..count as usize {
+                let value = match target((register as usize).wrapping_add(i * width), width, false) {
+                    Some((device, offset)) => device.read(offset, width) as $t,
+                    None => <$t>::MAX,
+                };
+                // SAFETY: the caller's buffer holds `count` elements.
+                unsafe { buffer.add(i).write(value) };
+            }
+        }
+
+        #[doc = concat!("`", stringify!($write), "`: `count` consecutive registers, each written as its `WRITE_REGISTER_*`.")]
+        ///
+        /// # Safety
+        /// As the kernel's: `buffer` is valid for `count` reads.
+        pub unsafe fn $write(register: *mut $t, buffer: *mut $t, count: u32) {
+            let width = size_of::<$t>();
+            for i in 0..count as usize {
+                // SAFETY: the caller's buffer holds `count` elements.
+                let value = unsafe { buffer.add(i).read() };
+                if let Some((device, offset)) = target((register as usize).wrapping_add(i * width), width, true) {
+                    device.write(offset, width, value as u64);
+                }
+            }
+        }
+    )*};
+}
+
+crate::sys::register_buffer::register_buffer_routines!(register_buffers);
+
+/// The port device behind an access, or the verifier's
+/// 0xC4/[`IO_PORT_UNCLAIMED`].
+fn port(port: usize, width: usize, write: bool) -> Option<(Device, usize)> {
+    with_state(|state| {
+        let found = state.io_space.port(port as u16, width);
+        if found.is_none() {
+            let what = if write { "write" } else { "read" };
+            state.violation(
+                BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION,
+                [IO_PORT_UNCLAIMED, port as u64 & 0xFFFF, width as u64, u64::from(write)],
+                format!("port {what} of {width} bytes at {:#x}, which no device claims", port & 0xFFFF),
+            );
+        }
+        found
+    })
+}
+
+macro_rules! ports {
+    ($($read:ident, $write:ident, $read_buffer:ident, $write_buffer:ident:
+        $t:ty, $reg:literal, $in:literal, $out:literal, $ins:literal, $outs:literal;)*) => {$(
+        #[doc = concat!("`", stringify!($read), "`: the port device's register (all ones, and a violation, where no device is).")]
+        ///
+        /// # Safety
+        /// As the kernel's.
+        pub unsafe fn $read(at: *mut $t) -> $t {
+            let width = size_of::<$t>();
+            match port(at as usize, width, false) {
+                Some((device, offset)) => device.read(offset, width) as $t,
+                None => <$t>::MAX,
+            }
+        }
+
+        #[doc = concat!("`", stringify!($write), "`: writes the port device's register.")]
+        ///
+        /// # Safety
+        /// As the kernel's.
+        pub unsafe fn $write(at: *mut $t, value: $t) {
+            let width = size_of::<$t>();
+            if let Some((device, offset)) = port(at as usize, width, true) {
+                device.write(offset, width, value as u64);
+            }
+        }
+
+        #[doc = concat!("`", stringify!($read_buffer), "`: `count` reads of the same port.")]
+        ///
+        /// # Safety
+        /// As the kernel's: `buffer` is valid for `count` writes.
+        pub unsafe fn $read_buffer(at: *mut $t, buffer: *mut $t, count: u32) {
+            for i in 0..count as usize {
+                // SAFETY: the caller's contract.
+                unsafe { buffer.add(i).write($read(at)) };
+            }
+        }
+
+        #[doc = concat!("`", stringify!($write_buffer), "`: `count` writes to the same port.")]
+        ///
+        /// # Safety
+        /// As the kernel's: `buffer` is valid for `count` reads.
+        pub unsafe fn $write_buffer(at: *mut $t, buffer: *mut $t, count: u32) {
+            for i in 0..count as usize {
+                // SAFETY: the caller's contract.
+                unsafe { $write(at, buffer.add(i).read()) };
+            }
+        }
+    )*};
+}
+
+crate::sys::port::port_routines!(ports);
+
+/// `HalTranslateBusAddress`: PASSIVE_LEVEL (else the DDI violation and
+/// FALSE); `*address_space` 0 (memory) or 1 (port) in and out; FALSE for any
+/// other space or an address no [`BusWindow`](super::super::io_space::BusWindow) holds.
+///
+/// # Safety
+/// As the kernel's: both pointers valid.
+pub unsafe extern "system" fn HalTranslateBusAddress(
+    interface: INTERFACE_TYPE,
+    bus_number: ULONG,
+    bus_address: PHYSICAL_ADDRESS,
+    address_space: PULONG,
+    translated: PPHYSICAL_ADDRESS,
+) -> BOOLEAN {
+    // SAFETY: every member of a LARGE_INTEGER covers the same eight bytes.
+    let address = unsafe { bus_address.QuadPart } as u64;
+    // SAFETY: the caller passes a valid pointer.
+    let space = match unsafe { address_space.read() } {
+        0 => BusSpace::Memory,
+        1 => BusSpace::Port,
+        _ => return 0,
+    };
+    let answer = with_state(|state| {
+        if super::irql_above(state, "HalTranslateBusAddress", 0) {
+            return None;
+        }
+        state.io_space.translate(interface, bus_number, space, address)
+    });
+    let Some((space, address)) = answer else { return 0 };
+    // SAFETY: the caller passes valid pointers.
+    unsafe {
+        address_space.write(u32::from(space == BusSpace::Port));
+        (*translated).QuadPart = address as i64;
+    }
+    1
+}

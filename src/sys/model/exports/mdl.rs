@@ -110,6 +110,9 @@ pub unsafe extern "system" fn IoAllocateMdl(
 /// # Safety
 /// As the kernel's.
 pub unsafe extern "system" fn IoFreeMdl(mdl: PMDL) {
+    if super::mdl_pages::io_free_pages_mdl(mdl as usize) {
+        return;
+    }
     with_state(|state| {
         if irql_above(state, "IoFreeMdl", 2) {
             return;
@@ -428,6 +431,8 @@ pub unsafe extern "system" fn MmMapLockedPagesSpecifyCache(
         if flags & MDL_SOURCE_IS_NONPAGED_POOL != 0 {
             return start as PVOID;
         }
+        // An MDL of fresh pages has no virtual address: its pages' host memory.
+        let start = state.mdl_pages.pages_of(mdl as usize).unwrap_or(start);
         let no_write = priority as u32 & MdlMappingNoWrite != 0;
         let Some(mapped) = state.mdl.map_system(mdl as usize, start, len, no_write) else {
             return core::ptr::null_mut();

@@ -2,10 +2,12 @@
 //! signatures of the bindings, so that `crate::sys` exports the same
 //! identifiers for every provider. One file per area of the kernel.
 
+mod init;
 mod io_space;
 mod irql;
 mod lookaside;
 mod mdl;
+mod mdl_pages;
 mod memory;
 mod paging;
 mod pool;
@@ -13,6 +15,7 @@ mod section;
 
 use std::{format, string::String};
 
+pub use self::init::*;
 pub use self::paging::*;
 pub use self::{io_space::*, mdl::*};
 pub use self::{irql::*, lookaside::*, memory::*, pool::*, section::*};
@@ -23,7 +26,7 @@ use super::{
 };
 use crate::sys::{
     PFN_EX_ALLOCATE_POOL2, PFN_EX_DELETE_LOOKASIDE_LIST_EX, PFN_EX_INITIALIZE_LOOKASIDE_LIST_EX,
-    PFN_MM_MAP_IO_SPACE_EX, PUNICODE_STRING, PVOID,
+    PFN_MM_ALLOCATE_PAGES_FOR_MDL_EX, PFN_MM_FREE_PAGES_FROM_MDL, PFN_MM_MAP_IO_SPACE_EX, PUNICODE_STRING, PVOID,
 };
 
 /// Parameter 1 of the model's DDI-compliance bug check (0xC4) for a routine
@@ -56,6 +59,10 @@ fn export(name: &str) -> Option<usize> {
         "ExDeleteLookasideListEx" => {
             Some(lookaside::ex_delete_lookaside_list_ex as PFN_EX_DELETE_LOOKASIDE_LIST_EX as usize)
         }
+        "MmAllocatePagesForMdlEx" => {
+            Some(mdl_pages::mm_allocate_pages_for_mdl_ex as PFN_MM_ALLOCATE_PAGES_FOR_MDL_EX as usize)
+        }
+        "MmFreePagesFromMdl" => Some(mdl_pages::mm_free_pages_from_mdl as PFN_MM_FREE_PAGES_FROM_MDL as usize),
         "MmMapIoSpaceEx" => Some(io_space::mm_map_io_space_ex as PFN_MM_MAP_IO_SPACE_EX as usize),
         _ => section::section_export(name),
     }

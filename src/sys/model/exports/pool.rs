@@ -143,6 +143,10 @@ pub unsafe extern "system" fn ExFreePoolWithTag(block: PVOID, tag: ULONG) {
 /// # Safety
 /// As the kernel's.
 pub unsafe extern "system" fn ExFreePool(block: PVOID) {
+    // An MDL of MmAllocatePagesForMdlEx is freed with ExFreePool.
+    if super::mdl_pages::free_pages_mdl(block as usize) {
+        return;
+    }
     free("ExFreePool", block, None);
 }
 
