@@ -336,3 +336,29 @@ fn huge_sizes_and_names_are_refused_cleanly() {
     drop(file);
     kernel.assert_clean();
 }
+
+/// A system-space view is pageable memory: touching an exclusive view's
+/// bytes through its slice above APC_LEVEL is the page fault Windows reports
+/// as 0xD1 (as for paged pool), and `get`/`get_mut` refuse the level; at
+/// APC_LEVEL both are fine.
+#[test]
+fn an_exclusive_system_view_touched_at_dispatch_level_is_0xd1() {
+    let kernel = Kernel::new();
+    let mut view = Section::builder().size(8192).map_exclusive::<ReadWrite>().unwrap();
+    let base = view.as_ptr() as u64;
+    kernel.at_irql(Irql::APC, || {
+        view[0] = 1;
+        assert_eq!(*view.get::<u32>(0).unwrap(), 1);
+    });
+    kernel.at_irql(Irql::DISPATCH, || {
+        assert_eq!(view.get::<u32>(0).unwrap_err(), NtStatus::INVALID_LEVEL);
+        assert_eq!(view.get_mut::<u32>(0).unwrap_err(), NtStatus::INVALID_LEVEL);
+        assert_eq!(view[0], 1);
+        view[4096] = 2;
+    });
+    view.unmap().unwrap();
+    let report = kernel.finish();
+    let found: Vec<_> = report.violations.iter().map(|v| (v.bug_check.code, v.bug_check.params)).collect();
+    let d1 = wdm_mem::model::BugCheck::DRIVER_IRQL_NOT_LESS_OR_EQUAL;
+    assert_eq!(found, [(d1, [base, 2, 0, 0]), (d1, [base, 2, 1, 0])], "{report}");
+}

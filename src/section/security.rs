@@ -70,7 +70,7 @@ impl<'a> SecurityDescriptor<'a> {
     /// Any: no kernel call, no pageable memory touched.
     pub fn from_self_relative(bytes: &'a [u8]) -> NtResult<SecurityDescriptor<'a>> {
         if (bytes.as_ptr() as usize) % 4 != 0 {
-            return Err(NtStatus::from_raw(0xC000_02C5_u32 as i32));
+            return Err(NtStatus::DATATYPE_MISALIGNMENT_ERROR);
         }
         check(bytes).ok_or(NtStatus::INVALID_PARAMETER)?;
         Ok(SecurityDescriptor { bytes })

@@ -305,16 +305,12 @@ impl<A: SystemProtection> SystemView<A, Exclusive> {
         Ok(unsafe { &*at })
     }
 
+    /// The `T` at `offset` (`range` checks the bounds and the IRQL).
     fn typed<T: PlainData>(&self, offset: usize) -> NtResult<*mut T> {
         let at = self.bytes.range(offset, size_of::<T>())?.cast::<T>();
-        if at.is_aligned() { Ok(at) } else { Err(DATATYPE_MISALIGNMENT_ERROR) }
+        if at.is_aligned() { Ok(at) } else { Err(NtStatus::DATATYPE_MISALIGNMENT_ERROR) }
     }
 }
-
-/// `STATUS_DATATYPE_MISALIGNMENT_ERROR`: the error (not the warning
-/// `STATUS_DATATYPE_MISALIGNMENT`, which the I/O manager treats as partial
-/// success).
-const DATATYPE_MISALIGNMENT_ERROR: NtStatus = NtStatus::from_raw(0xC000_02C5_u32 as i32);
 
 impl SystemView<ReadWrite, Exclusive> {
     /// A mutable reference to the `T` at `offset`; see [`get`](Self::get).
@@ -332,8 +328,11 @@ impl<A: SystemProtection> Deref for SystemView<A, Exclusive> {
     type Target = [u8];
 
     /// # IRQL
-    /// `<= APC_LEVEL` (pageable memory).
+    /// `<= APC_LEVEL` (pageable memory), not checked (it would cost an IRQL
+    /// read per access): a touch above is the page fault Windows reports as
+    /// 0x0A/0xD1, which the kernel model reports at every deref.
     fn deref(&self) -> &[u8] {
+        sys::note_view_access(self.bytes.base().as_ptr().cast(), self.bytes.len(), false);
         // SAFETY: an exclusive view is the only mapping of its memory, and
         // system space: no process can write, unmap or reprotect it.
         unsafe { self.bytes.as_slice() }
@@ -342,6 +341,7 @@ impl<A: SystemProtection> Deref for SystemView<A, Exclusive> {
 
 impl DerefMut for SystemView<ReadWrite, Exclusive> {
     fn deref_mut(&mut self) -> &mut [u8] {
+        sys::note_view_access(self.bytes.base().as_ptr().cast(), self.bytes.len(), true);
         // SAFETY: writable (`ReadWrite` of a read-write section); the only
         // mapping, and `&mut self` makes this access unique.
         unsafe { self.bytes.as_mut_slice() }

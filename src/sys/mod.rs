@@ -117,6 +117,7 @@ pub use routine::{RuntimeRoutine, utf16};
 #[cfg(not(wdm_provider = "model"))]
 pub use section::{
     IoGetCurrentProcess, ObReferenceObjectByHandle, ObfDereferenceObject, ObfReferenceObject, ZwAllocateVirtualMemory,
+    note_view_access,
 };
 pub use section::{
     MEM_COMMIT, MM_MAP_VIEW_IN_SYSTEM_SPACE, MM_SECTION_OBJECT_TYPE, MM_UNMAP_VIEW_IN_SYSTEM_SPACE,

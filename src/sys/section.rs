@@ -104,3 +104,12 @@ unsafe extern "system" {
         Protect: ULONG,
     ) -> NTSTATUS;
 }
+
+/// Declares that the driver is about to touch `size` bytes of a
+/// system-space section view at `address` (`write`: for writing) through a
+/// reference (an exclusive view's slice or `get`/`get_mut`). No-op on a
+/// real kernel, where a touch of pageable memory above APC_LEVEL is the
+/// page fault it reports as 0x0A/0xD1; the kernel model reports it.
+#[cfg(not(wdm_provider = "model"))]
+#[inline(always)]
+pub fn note_view_access(_address: PVOID, _size: usize, _write: bool) {}

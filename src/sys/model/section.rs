@@ -267,6 +267,15 @@ impl ObjectState {
         if view.gone { NtStatus::NOT_MAPPED_VIEW } else { NtStatus::SUCCESS }
     }
 
+    /// Whether `address..address + len` lies in a system-space view.
+    pub(super) fn in_system_view(&self, address: usize, len: usize) -> bool {
+        self.views.iter().any(|(base, view)| {
+            view.space == Space::System
+                && address >= *base
+                && address.checked_add(len).is_some_and(|end| end <= base + view.len)
+        })
+    }
+
     /// The view of `process` containing `address..address + len`.
     fn user_view(&self, process: u64, address: usize, len: usize) -> Option<(usize, &View)> {
         self.views.iter().map(|(base, view)| (*base, view)).find(|(base, view)| {

@@ -654,6 +654,19 @@ unsafe extern "system" fn mm_unmap_view_in_system_space(mapped_base: PVOID) -> N
     })
 }
 
+/// Model hook: the driver touches `size` bytes of a system-space view at
+/// `address` through a reference. Views are pageable memory: above
+/// APC_LEVEL Windows takes a page fault it cannot service there (with
+/// Driver Verifier's IRQL checking, at every such touch): 0xD1.
+pub fn note_view_access(address: PVOID, size: usize, write: bool) {
+    with_state(|state| {
+        let level = super::super::irql::get();
+        if level > 1 && state.objects.in_system_view(address as usize, size) {
+            state.pageable_touch_at_raised_irql(address as usize, size, write, level, "a system-space view");
+        }
+    });
+}
+
 /// What `MmGetSystemRoutineAddress` finds of this file.
 pub(super) fn section_export(name: &str) -> Option<usize> {
     match name {
