@@ -81,3 +81,15 @@ fn a_process_exiting_with_locked_pages_is_bug_check_0x76() {
     let report = kernel.finish();
     assert_eq!(report.violations.len(), 1, "{:?}", report.violations);
 }
+
+/// With the old API only: fails on the code before buffers had a process
+/// (the probe from another process locked the System process's buffer).
+#[test]
+fn a_system_process_buffer_is_not_reachable_from_a_user_process() {
+    let kernel = Kernel::new();
+    let other = kernel.create_process();
+    let buffer = kernel.user_buffer(64);
+    assert_eq!(other.run(|| user_lock::<ReadAccess>(buffer.address, 64)), Err(NtStatus::ACCESS_VIOLATION));
+    assert_eq!(user_lock::<ReadAccess>(buffer.address, 64), Ok(()));
+    kernel.assert_clean();
+}
