@@ -46,6 +46,7 @@ pub mod pool;
 pub mod section;
 pub mod status;
 pub mod sys;
+pub mod user;
 
 pub use irql::Irql;
 pub use status::{NtResult, NtStatus};

@@ -81,7 +81,7 @@
 mod file;
 mod handle;
 mod name;
-mod process;
+pub(crate) mod process;
 mod security;
 mod system_view;
 mod view;

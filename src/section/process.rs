@@ -14,7 +14,7 @@ use crate::{Irql, NtResult, NtStatus, sys};
 /// `process` is a `PEPROCESS` this value holds one reference to
 /// (`ObfReferenceObject`), released exactly once, in `Drop`.
 #[derive(Debug)]
-pub(super) struct OwningProcess {
+pub(crate) struct OwningProcess {
     process: NonNull<core::ffi::c_void>,
 }
 
@@ -26,7 +26,7 @@ unsafe impl Sync for OwningProcess {}
 
 impl OwningProcess {
     /// The current process, referenced. IRQL `<= DISPATCH_LEVEL`.
-    pub(super) fn current() -> NtResult<OwningProcess> {
+    pub(crate) fn current() -> NtResult<OwningProcess> {
         // SAFETY: IoGetCurrentProcess has no precondition.
         let process = NonNull::new(unsafe { sys::IoGetCurrentProcess() }).ok_or(NtStatus::UNSUCCESSFUL)?;
         // SAFETY: the current process is a live object; the reference is
@@ -38,7 +38,7 @@ impl OwningProcess {
     /// Whether the current thread runs in this process's context: a
     /// pointer comparison (`IoGetCurrentProcess` reads the thread's
     /// `ApcState.Process`; no lock, no shared cache line written).
-    pub(super) fn is_current(&self) -> bool {
+    pub(crate) fn is_current(&self) -> bool {
         // SAFETY: IoGetCurrentProcess has no precondition.
         unsafe { sys::IoGetCurrentProcess() == self.process.as_ptr() }
     }

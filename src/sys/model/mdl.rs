@@ -9,7 +9,10 @@
 //! physical memory behind pool, stacks or user buffers).
 //!
 //! The user address space is what the test registers: [`Kernel::user_buffer`]
-//! returns an address range the model treats as valid user memory (Linux
+//! (a buffer of the process the calling thread runs in: the System process
+//! unless the test runs it in a [`UserProcess`](super::UserProcess)) and
+//! `UserProcess::user_buffer` return an address range the model treats as
+//! valid user memory of that one process (Linux
 //! `memfd` pages, so that a system mapping of locked user pages is a second
 //! mapping of the same memory, read-only when asked). Every other address is
 //! kernel memory (valid in kernel mode when the host has it mapped) or
@@ -26,6 +29,13 @@
 //! stay locked, and their system mapping (another mapping of the same
 //! memory file) stays valid, as on Windows, where locked pages are pinned
 //! whatever the process does with its addresses.
+//!
+//! A buffer belongs to one process: it is reachable (by probes, in either
+//! mode, and by the SEH copies) only while the thread runs in that process's
+//! context; in any other process its addresses are not mapped and a probe
+//! raises `STATUS_ACCESS_VIOLATION`. Locked pages record the process they
+//! were locked in; when it exits with pages still locked, the model reports
+//! 0x76 PROCESS_HAS_LOCKED_PAGES, as Windows does.
 
 use std::{
     alloc::{Layout, alloc_zeroed, dealloc},
@@ -104,6 +114,8 @@ struct Region {
     memory: MemoryFile,
     mapped: usize,
     protection: UserProtection,
+    /// The process whose address space holds it.
+    owner: u64,
     /// False once freed: its pages are unmapped for the probes, and made
     /// inaccessible on the host (which keeps the mapping, so the address is
     /// never reused in the session).
@@ -129,6 +141,8 @@ pub(super) struct MdlState {
     freed: HashSet<usize>,
     /// System mappings by the address the routine returned.
     mappings: HashMap<usize, SystemMapping>,
+    /// Locked MDLs of user buffers: the process their pages were locked in.
+    locked_in: HashMap<usize, u64>,
     /// The kernel variable `MmUserProbeAddress` (boxed: its address is the
     /// export's, stable while the session lives).
     user_probe_address: Box<usize>,
@@ -141,6 +155,7 @@ impl Default for MdlState {
             mdls: HashMap::new(),
             freed: HashSet::new(),
             mappings: HashMap::new(),
+            locked_in: HashMap::new(),
             user_probe_address: Box::new(MM_USER_PROBE_ADDRESS),
         }
     }
@@ -182,6 +197,7 @@ impl MdlState {
     /// Frees a live MDL and any system mapping left on it.
     pub(super) fn free(&mut self, mdl: usize) {
         self.unmap_all(mdl);
+        self.locked_in.remove(&mdl);
         if let Some((layout, _)) = self.mdls.remove(&mdl) {
             // SAFETY: allocated by `allocate` with this layout, freed once.
             unsafe { dealloc(mdl as *mut u8, layout) };
@@ -204,14 +220,24 @@ impl MdlState {
         }
     }
 
+    /// `MmUserProbeAddress` now.
+    pub(super) fn user_probe_address(&self) -> usize {
+        *self.user_probe_address
+    }
+
     /// The address of the data export `name` (`MmUserProbeAddress`), if the
     /// model has it.
     pub(super) fn variable(&self, name: &str) -> Option<usize> {
         (name == "MmUserProbeAddress").then_some(&*self.user_probe_address as *const usize as usize)
     }
 
-    /// Registers a user buffer of `len` bytes.
-    pub(super) fn add_region(&mut self, len: usize, protection: UserProtection) -> Result<UserRange, crate::NtStatus> {
+    /// Registers a user buffer of `len` bytes in process `owner`.
+    pub(super) fn add_region(
+        &mut self,
+        len: usize,
+        protection: UserProtection,
+        owner: u64,
+    ) -> Result<UserRange, crate::NtStatus> {
         let mapped = len.max(1).next_multiple_of(PAGE);
         // One more page, in no region: whatever the host maps next cannot
         // sit right after the buffer, so a range that runs past it always
@@ -223,7 +249,7 @@ impl MdlState {
             return Err(crate::NtStatus::INSUFFICIENT_RESOURCES);
         }
         host_protect(base, mapped, protection);
-        self.regions.insert(base, Region { memory, mapped, protection, live: true });
+        self.regions.insert(base, Region { memory, mapped, protection, owner, live: true });
         Ok(UserRange { address: base, len })
     }
 
@@ -264,11 +290,56 @@ impl MdlState {
         self.region(address).is_some_and(|(_, region)| region.live)
     }
 
+    /// The process of the user buffer holding `address`, live or freed.
+    pub(super) fn owner(&self, address: usize) -> Option<u64> {
+        self.region(address).map(|(_, region)| region.owner)
+    }
+
+    /// Whether the page at `page` lies in a user buffer (`Some`), and if so
+    /// whether `process` can access it (`write`: for writing) now: the
+    /// buffer is live, belongs to `process` and its protection allows it.
+    /// The one per-page check of user buffers, for probes and SEH copies.
+    pub(super) fn buffer_allows(&self, process: u64, page: usize, write: bool) -> Option<bool> {
+        self.region(page).map(|(_, region)| region.live && region.owner == process && region.protection.allows(write))
+    }
+
+    /// Records that the pages of `mdl` (user buffer pages) were locked in
+    /// `process`.
+    pub(super) fn note_locked(&mut self, mdl: usize, process: u64) {
+        self.locked_in.insert(mdl, process);
+    }
+
+    /// Forgets the lock of `mdl` (`MmUnlockPages`).
+    pub(super) fn note_unlocked(&mut self, mdl: usize) {
+        self.locked_in.remove(&mdl);
+    }
+
+    /// `process` exits: its buffers are freed (their addresses inaccessible);
+    /// the MDLs still locked in it, with their page counts, which Windows
+    /// reports with 0x76 PROCESS_HAS_LOCKED_PAGES.
+    pub(super) fn process_exited(&mut self, process: u64) -> Vec<(usize, usize)> {
+        let bases: Vec<usize> =
+            self.regions.iter().filter(|(_, r)| r.owner == process && r.live).map(|(&base, _)| base).collect();
+        for base in bases {
+            self.free_region(base);
+        }
+        let mut locked: Vec<(usize, usize)> = self
+            .locked_in
+            .iter()
+            .filter(|&(_, &owner)| owner == process)
+            // SAFETY: a locked MDL is live (freeing forgets it): readable header.
+            .map(|(&mdl, _)| (mdl, unsafe { header_summary(mdl as *const MDL) }.2))
+            .collect();
+        locked.sort_unstable();
+        locked
+    }
+
     /// Checks that `len` bytes at `start` can be accessed (`write`: for
-    /// writing) from user mode (`user`) or kernel mode: user mode reaches the
-    /// live user buffers only; kernel mode also reaches any other page the
-    /// host has mapped, except the first 64 KiB and freed user buffers.
-    pub(super) fn access(&self, start: usize, len: usize, user: bool, write: bool) -> Access {
+    /// writing) in `process` from user mode (`user`) or kernel mode: user
+    /// mode reaches the live user buffers of `process` only; kernel mode also
+    /// reaches any other page the host has mapped, except the first 64 KiB,
+    /// freed user buffers and those of other processes.
+    pub(super) fn access(&self, process: u64, start: usize, len: usize, user: bool, write: bool) -> Access {
         let Some(end) = start.checked_add(len) else { return Access::Fault(start) };
         let probe_end = *self.user_probe_address;
         if user && end > probe_end {
@@ -276,8 +347,8 @@ impl MdlState {
         }
         let first = start / PAGE * PAGE;
         for page in (first..end.max(start + 1)).step_by(PAGE) {
-            let valid = match self.region(page) {
-                Some((_, region)) => region.live && region.protection.allows(write),
+            let valid = match self.buffer_allows(process, page, write) {
+                Some(allowed) => allowed,
                 None => !user && page >= MM_LOWEST_USER_ADDRESS && host_page_mapped(page),
             };
             if !valid {
@@ -295,7 +366,9 @@ impl MdlState {
         let first = start / PAGE * PAGE;
         let span = (start + len.max(1)).next_multiple_of(PAGE) - first;
         let view = match self.region(first) {
-            Some((base, region)) if region.live && first + span <= base + region.mapped => {
+            // Freed buffers too: locked pages stay in memory (the memory
+            // file outlives the process's addresses).
+            Some((base, region)) if first + span <= base + region.mapped => {
                 let mapping = if no_write { Mapping::ReadOnly } else { Mapping::ReadWrite };
                 let view = region.memory.map((first - base) as u64, span, mapping) as usize;
                 if view == 0 {
@@ -348,7 +421,7 @@ impl MdlState {
     /// Whether a live user buffer holds `address` and its page is
     /// accessible now (not `PAGE_NOACCESS`).
     pub(super) fn is_user_accessible(&self, address: usize) -> bool {
-        self.region(address).is_some_and(|(_, r)| r.live && r.protection != UserProtection::NoAccess)
+        self.buffer_allows(super::process::current(), address, false) == Some(true)
     }
 
     /// At unload: 0xC4/[`MDL_LEAKED`] for each MDL still allocated, and
@@ -494,8 +567,17 @@ impl Kernel {
     ///
     /// # Panics
     /// On hosts where the model has no shared memory (not Linux).
+    ///
+    /// The buffer belongs to the process the calling thread runs in now
+    /// (the System process, unless inside [`UserProcess::run`](super::UserProcess::run)),
+    /// and is reachable only from that process's context.
     pub fn user_buffer(&self, len: usize) -> UserRange {
-        self.state().mdl.add_region(len, UserProtection::ReadWrite).expect("the model's user buffers need Linux")
+        self.add_user_buffer(len, UserProtection::ReadWrite, super::process::current())
+    }
+
+    /// A user buffer of `len` bytes in process `owner`.
+    pub(super) fn add_user_buffer(&self, len: usize, protection: UserProtection, owner: u64) -> UserRange {
+        self.state().mdl.add_region(len, protection, owner).expect("the model's user buffers need Linux")
     }
 
     /// A read-only user buffer of `len` bytes (fill it with
@@ -505,7 +587,7 @@ impl Kernel {
     /// # Panics
     /// As [`user_buffer`](Self::user_buffer).
     pub fn read_only_user_buffer(&self, len: usize) -> UserRange {
-        self.state().mdl.add_region(len, UserProtection::ReadOnly).expect("the model's user buffers need Linux")
+        self.add_user_buffer(len, UserProtection::ReadOnly, super::process::current())
     }
 
     /// Frees a user buffer, as the process's `VirtualFree` would, at any

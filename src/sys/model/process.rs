@@ -13,12 +13,23 @@
 //! code: it writes, unmaps, reprotects and commits the pages of its views,
 //! and exits, at any moment between the driver's calls.
 //!
-//! User buffers described by MDLs (`model::UserRange`) are not yet part of a
-//! process: they are plain host memory of the model's MDL area.
+//! User buffers (`model::UserRange`, for MDLs) belong to a process too:
+//! [`UserProcess::user_buffer`] allocates one in the process, and
+//! `Kernel::user_buffer` in the process the calling thread runs in (the
+//! System process by default, which stands for "the requester" in tests
+//! that use one process). [`check_user_access`] is the one per-page check of
+//! the current process's user memory (views and buffers) that the SEH
+//! copies and `UserProcess::read`/`write` use; `MmProbeAndLockPages` checks
+//! the buffers with the same per-page rule. At exit a process's buffers are
+//! freed and its still-locked pages are reported (0x76).
 
 use std::{cell::Cell, collections::HashSet, vec::Vec};
 
-use super::kernel::{Kernel, with_state};
+use super::{
+    kernel::{Kernel, State, with_state},
+    mdl::{UserProtection, UserRange},
+    verifier::BugCheck,
+};
 use crate::NtStatus;
 
 /// The System process's id.
@@ -33,6 +44,34 @@ std::thread_local! {
 /// The id of the process the current thread runs in.
 pub(super) fn current() -> u64 {
     CURRENT.with(Cell::get)
+}
+
+/// Whether the current state of `process`'s pages lets `len` bytes at
+/// `address` be read (or written): each page lies in a view or a user
+/// buffer of the process, and allows it now; else `STATUS_ACCESS_VIOLATION`,
+/// what a touch would raise. Ranges ending past `MmUserProbeAddress` are
+/// violations too.
+pub(super) fn check_user_access(
+    state: &State,
+    process: u64,
+    address: usize,
+    len: usize,
+    write: bool,
+) -> Result<(), NtStatus> {
+    if len == 0 {
+        return Ok(());
+    }
+    let end = address.checked_add(len).ok_or(NtStatus::ACCESS_VIOLATION)?;
+    if end > state.mdl.user_probe_address() {
+        return Err(NtStatus::ACCESS_VIOLATION);
+    }
+    let page_size = crate::sys::PAGE_SIZE as usize;
+    let first = address / page_size * page_size;
+    let valid = (first..end).step_by(page_size).all(|page| {
+        state.mdl.buffer_allows(process, page, write).or_else(|| state.objects.view_allows(process, page, write))
+            == Some(true)
+    });
+    if valid { Ok(()) } else { Err(NtStatus::ACCESS_VIOLATION) }
 }
 
 /// The processes of a session.
@@ -111,9 +150,9 @@ impl UserProcess {
     /// `STATUS_ACCESS_VIOLATION` where its own write would fault.
     pub fn write(&self, address: usize, bytes: &[u8]) -> Result<(), NtStatus> {
         with_state(|state| {
-            state.objects.check_user_access(self.id, address, bytes.len(), true)?;
-            // SAFETY: checked: the range lies in a live, writable view of this
-            // process, whose host pages are mapped writable.
+            check_user_access(state, self.id, address, bytes.len(), true)?;
+            // SAFETY: checked: the range lies in live, writable views or buffers
+            // of this process, whose host pages are mapped writable.
             unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), address as *mut u8, bytes.len()) };
             Ok(())
         })
@@ -122,9 +161,9 @@ impl UserProcess {
     /// The process reads `len` bytes at `address`.
     pub fn read(&self, address: usize, len: usize) -> Result<Vec<u8>, NtStatus> {
         with_state(|state| {
-            state.objects.check_user_access(self.id, address, len, false)?;
+            check_user_access(state, self.id, address, len, false)?;
             let mut bytes = std::vec![0; len];
-            // SAFETY: checked: the range lies in a live, readable view.
+            // SAFETY: checked: the range lies in live, readable views or buffers.
             unsafe { core::ptr::copy_nonoverlapping(address as *const u8, bytes.as_mut_ptr(), len) };
             Ok(bytes)
         })
@@ -150,12 +189,35 @@ impl UserProcess {
         with_state(|state| state.objects.user_commit(self.id, address, len))
     }
 
+    /// A writable, zeroed user buffer of `len` bytes in this process (for
+    /// MDLs: `Kernel::free_user_buffer`, `protect_user_buffer`, `write_user`
+    /// and `read_user` act on it as this process's own code). Probes of it
+    /// succeed only in this process's context.
+    ///
+    /// # Panics
+    /// As `Kernel::user_buffer`.
+    pub fn user_buffer(&self, kernel: &Kernel, len: usize) -> UserRange {
+        kernel.add_user_buffer(len, UserProtection::ReadWrite, self.id)
+    }
+
     /// The process exits: the kernel unmaps its views (the driver's views
-    /// of it then answer errors) and no thread runs in it again.
+    /// of it then answer errors) and frees its user buffers, and no thread
+    /// runs in it again. Pages of it still locked by an MDL are 0x76
+    /// PROCESS_HAS_LOCKED_PAGES (parameter 2: the process, parameter 3: the
+    /// pages), as on Windows, whose process delete finds them; the pages
+    /// stay locked, and their system mappings valid, until the driver
+    /// unlocks them.
     pub fn exit(&self) {
         with_state(|state| {
             state.objects.processes.exited.insert(self.id);
             state.objects.process_exited(self.id);
+            for (mdl, pages) in state.mdl.process_exited(self.id) {
+                state.violation(
+                    BugCheck::PROCESS_HAS_LOCKED_PAGES,
+                    [0, ProcessTable::pointer(self.id) as u64, pages as u64, 0],
+                    std::format!("process {:#x} exited with the {pages} page(s) of MDL {mdl:#x} still locked", self.id),
+                );
+            }
         });
     }
 }

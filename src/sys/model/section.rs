@@ -285,24 +285,13 @@ impl ObjectState {
         })
     }
 
-    /// Whether the current state of `process`'s pages lets `len` bytes at
-    /// `address` be read (or written): else `STATUS_ACCESS_VIOLATION`, what
-    /// a touch would raise. A range that is not inside one view of the
-    /// process is a violation too (the model knows no other user memory).
-    pub(super) fn check_user_access(
-        &self,
-        process: u64,
-        address: usize,
-        len: usize,
-        write: bool,
-    ) -> Result<(), NtStatus> {
-        if len == 0 {
-            return Ok(());
-        }
-        let (base, view) = self.user_view(process, address, len).ok_or(NtStatus::ACCESS_VIOLATION)?;
-        let first = (address - base) / PAGE;
-        let last = (address - base + len - 1) / PAGE;
-        if (first..=last).all(|page| view.allows(page, write)) { Ok(()) } else { Err(NtStatus::ACCESS_VIOLATION) }
+    /// Whether the page at `page` lies in a view of `process` (`Some`), and
+    /// if so whether the current state of that page lets it be read (or
+    /// written): not unmapped by the process, committed, and protected to
+    /// allow it.
+    pub(super) fn view_allows(&self, process: u64, page: usize, write: bool) -> Option<bool> {
+        let (base, view) = self.user_view(process, page, 1)?;
+        Some(view.allows((page - base) / PAGE, write))
     }
 
     /// `process` unmaps its view at `address` (`UnmapViewOfFile`).

@@ -11,6 +11,7 @@ use super::{
         irql,
         kernel::{State, with_state},
         mdl::{Access, MDL_BAD_UNMAP, MDL_NOT_MODELLED, describe_flags, header_summary, on_current_stack, violation},
+        process,
         verifier::BugCheck,
     },
     irql_above,
@@ -219,7 +220,8 @@ unsafe fn probe(
     let len = unsafe { (*mdl).ByteCount } as usize;
     let write = operation != _LOCK_OPERATION::IoReadAccess;
     let user = i32::from(mode) == _MODE::UserMode;
-    if let Access::Fault(at) = state.mdl.access(start, len, user, write) {
+    let process = process::current();
+    if let Access::Fault(at) = state.mdl.access(process, start, len, user, write) {
         return Err(ProbeError::Raised(NtStatus::ACCESS_VIOLATION, at));
     }
     // Freed non-cached or contiguous memory is unmapped (the host keeps its
@@ -237,6 +239,9 @@ unsafe fn probe(
     unsafe {
         fill_frames(state, mdl);
         set_flags(mdl, MDL_PAGES_LOCKED | if write { MDL_WRITE_OPERATION } else { 0 }, 0);
+    }
+    if state.mdl.owner(start).is_some() {
+        state.mdl.note_locked(mdl as usize, process);
     }
     Ok(())
 }
@@ -314,6 +319,7 @@ pub unsafe extern "system" fn MmUnlockPages(mdl: PMDL) {
             return;
         }
         state.mdl.unmap_all(mdl as usize);
+        state.mdl.note_unlocked(mdl as usize);
         // SAFETY: per the contract.
         unsafe {
             (*mdl).MappedSystemVa = core::ptr::null_mut();
@@ -491,7 +497,7 @@ pub unsafe extern "system" fn MmIsAddressValid(address: PVOID) -> BOOLEAN {
             && (state.mdl.is_user_accessible(address)
                 || state.mdl.is_system_mapped(address)
                 || state.io_space.target(address, 1).is_some()
-                || matches!(state.mdl.access(address, 1, false, false), Access::Valid));
+                || matches!(state.mdl.access(process::current(), address, 1, false, false), Access::Valid));
         BOOLEAN::from(valid)
     })
 }

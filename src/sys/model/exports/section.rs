@@ -681,7 +681,7 @@ pub(super) fn section_export(name: &str) -> Option<usize> {
 /// The model's SEH shim copy (`src/sys/seh/probe.c` on Windows): `len`
 /// bytes from the current process's user address `user` to `dst`, or
 /// `STATUS_ACCESS_VIOLATION` (nothing copied) where a touch would fault:
-/// outside the process's views, a page the process unmapped, protected
+/// outside the process's views and user buffers, a page the process unmapped, protected
 /// `PAGE_NOACCESS` or not committed. Above APC_LEVEL it is a DDI violation
 /// (a page fault there is bug check 0xD1 on Windows).
 ///
@@ -692,7 +692,7 @@ pub unsafe fn copy_from_user(dst: *mut u8, user: *const u8, len: usize) -> NTSTA
         if irql_above(state, "copy from user memory", 1) {
             return status(NtStatus::INVALID_LEVEL);
         }
-        if let Err(error) = state.objects.check_user_access(process::current(), user as usize, len, false) {
+        if let Err(error) = process::check_user_access(state, process::current(), user as usize, len, false) {
             return status(error);
         }
         // SAFETY: checked: the range is readable in a live view; `dst` per
@@ -712,7 +712,7 @@ pub unsafe fn copy_to_user(user: *mut u8, src: *const u8, len: usize) -> NTSTATU
         if irql_above(state, "copy to user memory", 1) {
             return status(NtStatus::INVALID_LEVEL);
         }
-        if let Err(error) = state.objects.check_user_access(process::current(), user as usize, len, true) {
+        if let Err(error) = process::check_user_access(state, process::current(), user as usize, len, true) {
             return status(error);
         }
         // SAFETY: checked: the range is writable in a live view; `src` per
