@@ -24,6 +24,10 @@
 //! - dropping, freeing, unmapping, unlocking or closing anything above the
 //!   IRQL its release needs: documented as a leak (the verifier reports it
 //!   at unload), so the harness releases only at PASSIVE_LEVEL;
+//! - unmapping (or dropping) a user view of the System process from another
+//!   process: documented to leave the view mapped until its process exits,
+//!   which the System process never does (views of user processes are
+//!   unmapped from the wrong process freely: their exit cleans up);
 //! - `mem::forget` and the `unsafe` API (raw handles, `from_irp`,
 //!   `for_kernel_address`, `delete_abandoning_entries`, `page_entire_driver`).
 
@@ -108,7 +112,7 @@ impl Size {
 }
 
 /// The IRQL a step runs at, and how it gets there.
-#[derive(Arbitrary, Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub enum Level {
     /// PASSIVE_LEVEL (most steps).
     Passive,
@@ -118,11 +122,23 @@ pub enum Level {
     Raised(u8),
 }
 
+impl<'a> Arbitrary<'a> for Level {
+    /// Two steps in three at PASSIVE_LEVEL (most of the API needs it).
+    fn arbitrary(input: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(match u8::arbitrary(input)? {
+            0..=169 => Level::Passive,
+            level @ 170..=212 => Level::At(level),
+            level => Level::Raised(level),
+        })
+    }
+}
+
 /// One step: an operation, at an IRQL, in a process context.
 #[derive(Arbitrary, Debug)]
 pub struct Step {
     level: Level,
-    /// Index into the processes, one past them is the System process.
+    /// Index into the processes (live, then exited) modulo their number
+    /// plus one: the last is the System process.
     process: u8,
     op: Op,
 }
@@ -138,7 +154,7 @@ pub enum Op {
     TouchPool { index: u8, offset: Size, value: u8 },
     FreePool(u8),
     PoolMdl { index: u8, offset: Size, value: u8 },
-    ListInit { family: u8, pool: u8 },
+    ListInit { family: u8, pool: Option<u8> },
     ListAllocate { family: u8, count: u8, on_thread: bool },
     ListTouch { family: u8, index: u8, value: u64 },
     ListFree { family: u8, index: u8, on_thread: bool },
@@ -148,7 +164,7 @@ pub enum Op {
     SectionOpen { name: u8, write: bool },
     SectionClose(u8),
     SectionQuery(u8),
-    MapUser { section: u8, kind: u8, offset: Size, size: Size },
+    MapUser { section: u8, kind: u8, offset: u8, size: Size },
     MapSystem { section: u8, write: bool },
     MapExclusive { size: Size, write: bool },
     UserViewAccess { view: u8, offset: Size, len: u8, write: bool },
@@ -167,7 +183,7 @@ pub enum Op {
     MdlMap { mdl: u8, priority: u8, offset: Size, value: u8, racing: Option<u8> },
     MdlUnlock(u8),
     WithUserBuffer { buffer: u8, offset: Size, len: Size, write: bool, racing: Option<u8> },
-    IoMap { offset: Size, len: Size, cache: u8 },
+    IoMap { offset: u8, len: Size, cache: u8 },
     IoAccess { index: u8, offset: Size, width: u8, write: bool, value: u64 },
     IoUnmap(u8),
     Inject { after: u8, routine: Option<u8> },
@@ -241,6 +257,7 @@ struct World<'l> {
     kernel: &'l Kernel,
     lists: &'l Lists,
     processes: Vec<UserProcess>,
+    exited: Vec<UserProcess>,
     pool: Vec<Pool>,
     non_paged_entries: Entries<'l, wdm_mem::lookaside::NonPaged>,
     paged_entries: Entries<'l, wdm_mem::lookaside::Paged>,
@@ -323,6 +340,7 @@ impl<'l> World<'l> {
             kernel,
             lists,
             processes: Vec::new(),
+            exited: Vec::new(),
             pool: Vec::new(),
             non_paged_entries: Entries::default(),
             paged_entries: Entries { boxes: Vec::new(), paged: true },
@@ -340,7 +358,9 @@ impl<'l> World<'l> {
 
     /// Runs one step at its IRQL in its process.
     fn step(&mut self, step: &Step) {
-        let process = self.processes.get(step.process as usize).copied();
+        let all = self.processes.len() + self.exited.len();
+        let index = step.process as usize % (all + 1);
+        let process = self.processes.iter().chain(&self.exited).nth(index).copied();
         let run = |world: &mut Self, ctx: Context| match process {
             Some(process) => process.run(|| world.op(&step.op, ctx)),
             None => world.op(&step.op, ctx),
@@ -370,11 +390,13 @@ impl<'l> World<'l> {
 
     fn op(&mut self, op: &Op, ctx: Context) {
         match *op {
-            Op::NewProcess if self.processes.len() < 4 => self.processes.push(self.kernel.create_process()),
+            Op::NewProcess if self.processes.len() < 4 && self.exited.len() < MAX_LIVE => self.processes.push(self.kernel.create_process()),
             Op::NewProcess => {}
             Op::ExitProcess(index) => {
                 if let Some(i) = pick(&self.processes, index) {
-                    self.processes[i].exit();
+                    let process = self.processes.swap_remove(i);
+                    process.exit();
+                    self.exited.push(process);
                 }
             }
             Op::PoolBuffer { pool, len, align } if !full(&self.pool) => {
@@ -421,7 +443,8 @@ impl<'l> World<'l> {
                 }
             }
             Op::ListInit { family, pool } => {
-                let pool = pool_type(pool);
+                let default = [PoolType::NonPagedNx, PoolType::Paged, PoolType::NonPagedNx][family as usize % 3];
+                let pool = pool.map_or(default, pool_type);
                 match family % 3 {
                     0 if self.lists.non_paged.as_ref().init(LookasideConfig::new(TAG).pool(pool)).is_ok() => {
                         self.non_paged_entries.paged = pool.is_paged();
@@ -535,7 +558,16 @@ impl<'l> World<'l> {
             Op::MapUser { section, kind, offset, size } if !full(&self.user_views) => {
                 let Some(i) = pick(&self.sections, section) else { return };
                 let section = &self.sections[i];
-                let (offset, size) = (offset.get() as u64, size.get());
+                // Mostly 64 KiB-aligned offsets (the allocation granularity).
+                let offset = match offset {
+                    0..=159 => 0,
+                    160..=223 => u64::from(offset % 4) * 0x1_0000,
+                    _ => u64::from(offset % 32) * PAGE as u64 + u64::from(offset & 1),
+                };
+                let size = match (size, section.size()) {
+                    (Size::Any(_) | Size::Max(_), _) | (_, None) => size.get(),
+                    (_, Some(whole)) => size.get() % (whole as usize + PAGE), // often within the section
+                };
                 let view = match kind % 3 {
                     0 => section.map::<ReadWrite>(offset, size).map(AnyUserView::ReadWrite),
                     1 => section.map::<ReadOnly>(offset, size).map(AnyUserView::ReadOnly),
@@ -592,7 +624,11 @@ impl<'l> World<'l> {
             Op::UserViewUnmap(index) => {
                 // In the current process, right or wrong (a wrong one leaves
                 // the view mapped until its process exits).
-                if let Some(i) = pick(&self.user_views, index).filter(|_| ctx.passive) {
+                let Some(i) = pick(&self.user_views, index).filter(|_| ctx.passive) else { return };
+                if self.user_views[i].1.is_none() && ctx.process.is_some() {
+                    return; // the System process never exits: a documented leak, not generated
+                }
+                {
                     let _ = match self.user_views.swap_remove(i).0 {
                         AnyUserView::ReadWrite(view) => view.unmap(),
                         AnyUserView::ReadOnly(view) => view.unmap(),
@@ -698,7 +734,7 @@ impl<'l> World<'l> {
             }
             Op::MdlLock { buffer, offset, len, write } if !full(&self.locked) => {
                 let Some(i) = pick(&self.user_buffers, buffer) else { return };
-                let address = self.user_buffers[i].0.address.wrapping_add(offset.get());
+                let address = self.user_buffers[i].0.address.wrapping_add(within(offset, self.user_buffers[i].0.len));
                 let Ok(mdl) = Mdl::for_user_buffer(address, len.get()) else { return };
                 let locked = if write { mdl.lock::<WriteAccess>().map(Locked::Write) } else { mdl.lock().map(Locked::Read) };
                 if let Ok(locked) = locked {
@@ -740,7 +776,7 @@ impl<'l> World<'l> {
             }
             Op::WithUserBuffer { buffer, offset, len, write, racing } => {
                 let Some(i) = pick(&self.user_buffers, buffer) else { return };
-                let address = self.user_buffers[i].0.address.wrapping_add(offset.get());
+                let address = self.user_buffers[i].0.address.wrapping_add(within(offset, self.user_buffers[i].0.len));
                 let race = self.race(racing);
                 let kernel = self.kernel;
                 let len = len.get();
@@ -761,8 +797,13 @@ impl<'l> World<'l> {
                 self.after_race(race);
             }
             Op::IoMap { offset, len, cache } if !full(&self.io) => {
-                let physical = PhysicalAddress::new(DEVICE_BASE.wrapping_add(offset.get() as u64 % 0x4000));
-                if let Ok(io) = IoSpace::map(physical, len.get(), cache_type(cache)) {
+                // Mostly page-aligned bases, in the device or just past it.
+                let offset = match offset {
+                    0..=223 => u64::from(offset % 3) * PAGE as u64,
+                    _ => u64::from(offset) * 8,
+                };
+                let physical = PhysicalAddress::new(DEVICE_BASE + offset);
+                if let Ok(io) = IoSpace::map(physical, len.get() % 0x3000, cache_type(cache)) {
                     self.io.push(io);
                 }
             }
@@ -896,6 +937,14 @@ fn user_race(kernel: &Kernel, range: UserRange, protection: Option<UserProtectio
     match protection {
         Some(protection) => kernel.protect_user_buffer(range, protection),
         None => kernel.free_user_buffer(range),
+    }
+}
+
+/// An offset into `len` bytes, sometimes past them (and any for `Size::Max`).
+fn within(offset: Size, len: usize) -> usize {
+    match offset {
+        Size::Max(_) => offset.get(),
+        _ => offset.get() % (len + PAGE),
     }
 }
 
