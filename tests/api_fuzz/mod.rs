@@ -266,14 +266,14 @@ struct World<'l> {
     user_views: Vec<(AnyUserView, Option<UserProcess>)>,
     system_views: Vec<AnySystemView>,
     counters: Vec<wdm_mem::paging::PageableRef<'static, [u64; 4]>>,
-    exclusive: Vec<Exclusive_>,
+    guards: Vec<Guard>,
     user_buffers: Vec<(UserRange, bool)>,
     locked: Vec<Locked>,
     io: Vec<IoSpace>,
 }
 
-/// An exclusive guard of one of the pageable statics.
-enum Exclusive_ {
+/// A lock guard of one of the pageable statics (the shared guards of `COUNTERS` live in `counters`).
+enum Guard {
     Counters(wdm_mem::paging::PageableMut<'static, [u64; 4]>),
     Total(wdm_mem::paging::PageableMut<'static, u64>),
     Table(wdm_mem::paging::PageableMut<'static, [u32; 16]>),
@@ -349,7 +349,7 @@ impl<'l> World<'l> {
             user_views: Vec::new(),
             system_views: Vec::new(),
             counters: Vec::new(),
-            exclusive: Vec::new(),
+            guards: Vec::new(),
             user_buffers: Vec::new(),
             locked: Vec::new(),
             io: Vec::new(),
@@ -390,7 +390,9 @@ impl<'l> World<'l> {
 
     fn op(&mut self, op: &Op, ctx: Context) {
         match *op {
-            Op::NewProcess if self.processes.len() < 4 && self.exited.len() < MAX_LIVE => self.processes.push(self.kernel.create_process()),
+            Op::NewProcess if self.processes.len() < 4 && self.exited.len() < MAX_LIVE => {
+                self.processes.push(self.kernel.create_process())
+            }
             Op::NewProcess => {}
             Op::ExitProcess(index) => {
                 if let Some(i) = pick(&self.processes, index) {
@@ -452,7 +454,9 @@ impl<'l> World<'l> {
                     1 => {
                         let _ = self.lists.paged.as_ref().init(LookasideConfig::new(TAG).pool(pool));
                     }
-                    2 if self.lists.ex.as_ref().init(LookasideConfig::new(TAG).pool(pool)).is_ok() => self.ex_entries.paged = pool.is_paged(),
+                    2 if self.lists.ex.as_ref().init(LookasideConfig::new(TAG).pool(pool)).is_ok() => {
+                        self.ex_entries.paged = pool.is_paged()
+                    }
                     _ => {}
                 }
             }
@@ -505,11 +509,9 @@ impl<'l> World<'l> {
                     1 => self.lists.paged.as_ref().delete(),
                     _ => self.lists.ex.as_ref().delete(),
                 };
-                let outstanding = [
-                    self.non_paged_entries.boxes.len(),
-                    self.paged_entries.boxes.len(),
-                    self.ex_entries.boxes.len(),
-                ][family as usize % 3];
+                let outstanding =
+                    [self.non_paged_entries.boxes.len(), self.paged_entries.boxes.len(), self.ex_entries.boxes.len()]
+                        [family as usize % 3];
                 if outstanding > 0 {
                     assert_eq!(result, Err(NtStatus::CANNOT_DELETE), "deleting a list with entries out");
                 }
@@ -523,8 +525,9 @@ impl<'l> World<'l> {
                 };
             }
             Op::SectionCreate { size, protection, name, reserve, open_if } if !full(&self.sections) => {
-                let protection = [SectionProtection::ReadWrite, SectionProtection::ReadOnly, SectionProtection::WriteCopy]
-                    [protection as usize % 3];
+                let protection =
+                    [SectionProtection::ReadWrite, SectionProtection::ReadOnly, SectionProtection::WriteCopy]
+                        [protection as usize % 3];
                 let mut builder = Section::builder().size(size.get() as u64).protection(protection);
                 if let Some(name) = name {
                     builder = builder.named(NAMES[name as usize % NAMES.len()]);
@@ -532,7 +535,8 @@ impl<'l> World<'l> {
                 if reserve {
                     builder = builder.reserve();
                 }
-                let created = if open_if { builder.create_or_open().map(|(section, _)| section) } else { builder.create() };
+                let created =
+                    if open_if { builder.create_or_open().map(|(section, _)| section) } else { builder.create() };
                 if let Ok(section) = created {
                     self.sections.push(section);
                 }
@@ -594,7 +598,10 @@ impl<'l> World<'l> {
                 let view = if write {
                     builder.map_exclusive::<ReadWrite>().map(AnySystemView::ExclusiveReadWrite)
                 } else {
-                    builder.protection(SectionProtection::ReadOnly).map_exclusive().map(AnySystemView::ExclusiveReadOnly)
+                    builder
+                        .protection(SectionProtection::ReadOnly)
+                        .map_exclusive()
+                        .map(AnySystemView::ExclusiveReadOnly)
                 };
                 if let Ok(view) = view {
                     self.system_views.push(view);
@@ -665,7 +672,9 @@ impl<'l> World<'l> {
                     AnySystemView::ReadWrite(view) if write => view.write_bytes(offset, &bytes),
                     AnySystemView::ReadWrite(view) => view.read_bytes(offset, &mut bytes),
                     AnySystemView::ReadOnly(view) => view.read_bytes(offset, &mut bytes),
-                    AnySystemView::ExclusiveReadWrite(view) if write => view.get_mut::<u32>(offset).map(|value| *value ^= 1),
+                    AnySystemView::ExclusiveReadWrite(view) if write => {
+                        view.get_mut::<u32>(offset).map(|value| *value ^= 1)
+                    }
                     AnySystemView::ExclusiveReadWrite(view) => view.read_bytes(offset, &mut bytes),
                     AnySystemView::ExclusiveReadOnly(view) => view.get::<u16>(offset).map(drop),
                 };
@@ -680,14 +689,14 @@ impl<'l> World<'l> {
                     };
                 }
             }
-            Op::StaticLock { which, exclusive } if !full(&self.counters) && !full(&self.exclusive) => {
+            Op::StaticLock { which, exclusive } if !full(&self.counters) && !full(&self.guards) => {
                 match (which % 3, exclusive) {
                     (0, false) => COUNTERS.lock().map(|guard| self.counters.push(guard)),
-                    (0, true) => COUNTERS.lock_mut().map(|guard| self.exclusive.push(Exclusive_::Counters(guard))),
-                    (1, false) => TOTAL.lock().map(|guard| self.exclusive.push(Exclusive_::SharedTotal(guard))),
-                    (1, true) => TOTAL.lock_mut().map(|guard| self.exclusive.push(Exclusive_::Total(guard))),
-                    (_, false) => TABLE.lock().map(|guard| self.exclusive.push(Exclusive_::SharedTable(guard))),
-                    (_, true) => TABLE.lock_mut().map(|guard| self.exclusive.push(Exclusive_::Table(guard))),
+                    (0, true) => COUNTERS.lock_mut().map(|guard| self.guards.push(Guard::Counters(guard))),
+                    (1, false) => TOTAL.lock().map(|guard| self.guards.push(Guard::SharedTotal(guard))),
+                    (1, true) => TOTAL.lock_mut().map(|guard| self.guards.push(Guard::Total(guard))),
+                    (_, false) => TABLE.lock().map(|guard| self.guards.push(Guard::SharedTable(guard))),
+                    (_, true) => TABLE.lock_mut().map(|guard| self.guards.push(Guard::Table(guard))),
                 }
                 .unwrap_or_default();
             }
@@ -697,19 +706,19 @@ impl<'l> World<'l> {
                 if let Some(i) = pick(&self.counters, index) {
                     let _ = self.counters[i][value as usize % 4];
                 }
-                if let Some(i) = pick(&self.exclusive, index) {
-                    match &mut self.exclusive[i] {
-                        Exclusive_::Counters(guard) => guard[value as usize % 4] += 1,
-                        Exclusive_::Total(guard) => **guard = guard.wrapping_add(value as u64),
-                        Exclusive_::Table(guard) => guard[value as usize % 16] ^= value,
-                        Exclusive_::SharedTotal(guard) => assert!(**guard < u64::MAX || value > 0),
-                        Exclusive_::SharedTable(guard) => assert!(guard[value as usize % 16] < u32::MAX || value > 0),
+                if let Some(i) = pick(&self.guards, index) {
+                    match &mut self.guards[i] {
+                        Guard::Counters(guard) => guard[value as usize % 4] += 1,
+                        Guard::Total(guard) => **guard = guard.wrapping_add(value as u64),
+                        Guard::Table(guard) => guard[value as usize % 16] ^= value,
+                        Guard::SharedTotal(guard) => assert!(**guard < u64::MAX || value > 0),
+                        Guard::SharedTable(guard) => assert!(guard[value as usize % 16] < u32::MAX || value > 0),
                     }
                 }
             }
             Op::StaticUnlock(index) if ctx.paged_ok => {
-                if let Some(i) = pick(&self.exclusive, index) {
-                    drop(self.exclusive.swap_remove(i));
+                if let Some(i) = pick(&self.guards, index) {
+                    drop(self.guards.swap_remove(i));
                 } else if let Some(i) = pick(&self.counters, index) {
                     drop(self.counters.swap_remove(i));
                 }
@@ -717,7 +726,8 @@ impl<'l> World<'l> {
             Op::StaticUnlock(_) => {}
             Op::UserBuffer { len, read_only } if !full(&self.user_buffers) => {
                 let len = len.get() % (64 * PAGE) + 1;
-                let range = if read_only { self.kernel.read_only_user_buffer(len) } else { self.kernel.user_buffer(len) };
+                let range =
+                    if read_only { self.kernel.read_only_user_buffer(len) } else { self.kernel.user_buffer(len) };
                 self.user_buffers.push((range, true));
             }
             Op::UserBuffer { .. } => {}
@@ -736,7 +746,8 @@ impl<'l> World<'l> {
                 let Some(i) = pick(&self.user_buffers, buffer) else { return };
                 let address = self.user_buffers[i].0.address.wrapping_add(within(offset, self.user_buffers[i].0.len));
                 let Ok(mdl) = Mdl::for_user_buffer(address, len.get()) else { return };
-                let locked = if write { mdl.lock::<WriteAccess>().map(Locked::Write) } else { mdl.lock().map(Locked::Read) };
+                let locked =
+                    if write { mdl.lock::<WriteAccess>().map(Locked::Write) } else { mdl.lock().map(Locked::Read) };
                 if let Ok(locked) = locked {
                     self.locked.push(locked);
                 }
@@ -918,7 +929,7 @@ impl<'l> World<'l> {
         self.paged_entries.boxes.clear();
         self.ex_entries.boxes.clear();
         self.counters.clear();
-        self.exclusive.clear();
+        self.guards.clear();
         self.locked.clear();
         self.io.clear();
         for (range, live) in self.user_buffers.drain(..) {
