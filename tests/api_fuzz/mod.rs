@@ -41,17 +41,18 @@ use std::{
 use arbitrary::{Arbitrary, Unstructured};
 use wdm_mem::{
     Irql, NtStatus,
+    address::{is_address_valid, physical_address},
     io_space::IoSpace,
     lookaside::{LookasideConfig, LookasideListEx, NPagedLookasideList, PagedLookasideList},
     mdl::{LockedMdl, Mdl, NonPagedMdl, PagePriority, ReadAccess, UserBuffer, WriteAccess, with_user_buffer},
-    memory::{CacheType, PhysicalAddress},
+    memory::{CacheType, ContiguousBuffer, NonCachedBuffer, PhysicalAddress, PhysicalLimits},
     model::{Fault, Kernel, UserProcess, UserProtection, UserRange},
     object_name,
     pool::{PoolBox, PoolBuffer, PoolTag, PoolType},
     pool_tag,
     section::{
-        Exclusive, ObjectName, ReadOnly, ReadWrite, Section, SectionAccess, SectionProtection, SystemView, UserView,
-        WriteCopy,
+        BackingFile, Exclusive, FileAccess, ObjectName, ReadOnly, ReadWrite, Section, SectionAccess, SectionProtection,
+        SystemView, UserView, WriteCopy,
     },
     sys,
 };
@@ -78,6 +79,8 @@ const DEVICE_SIZE: usize = 0x2000;
 /// At most this many live objects of each kind (keeps a sequence's memory
 /// bounded; an operation on a full table does nothing).
 const MAX_LIVE: usize = 8;
+/// The model file that file-backed sections map (created by each sequence).
+const FILE: &str = "\\??\\C:\\wdm-mem-fuzz.bin";
 const NAMES: [ObjectName<'static>; 3] = [
     object_name!("\\BaseNamedObjects\\WdmMemFuzz0"),
     object_name!("\\BaseNamedObjects\\WdmMemFuzz1"),
@@ -187,6 +190,27 @@ pub enum Op {
     IoAccess { index: u8, offset: Size, width: u8, write: bool, value: u64 },
     IoUnmap(u8),
     Inject { after: u8, routine: Option<u8> },
+    NonCached { len: Size },
+    Contiguous { len: Size, highest: u8, boundary: u8, cache: u8 },
+    TouchMemory { index: u8, offset: Size, value: u8 },
+    FreeMemory(u8),
+    AddressQuery { index: u8, offset: Size, physical: bool },
+    FileSection { size: Size, write: bool, protection: u8 },
+}
+
+/// Non-cached or contiguous memory (resident: touched at any IRQL).
+enum Memory {
+    NonCached(NonCachedBuffer),
+    Contiguous(ContiguousBuffer),
+}
+
+impl Memory {
+    fn bytes(&mut self) -> &mut [u8] {
+        match self {
+            Memory::NonCached(buffer) => buffer,
+            Memory::Contiguous(buffer) => buffer,
+        }
+    }
 }
 
 /// What one operation needs: may it release things, may it touch paged
@@ -270,6 +294,7 @@ struct World<'l> {
     user_buffers: Vec<(UserRange, bool)>,
     locked: Vec<Locked>,
     io: Vec<IoSpace>,
+    memory: Vec<Memory>,
 }
 
 /// A lock guard of one of the pageable statics (the shared guards of `COUNTERS` live in `counters`).
@@ -305,6 +330,7 @@ pub fn run_sequence(data: &[u8]) -> usize {
     let mut input = Unstructured::new(data);
     let kernel = Kernel::new();
     let device = kernel.add_device(DEVICE_BASE, DEVICE_SIZE);
+    kernel.create_file(FILE, &[0x5A; 3 * PAGE]);
     let lists = Lists {
         non_paged: Box::pin(NPagedLookasideList::new()),
         paged: Box::pin(PagedLookasideList::new()),
@@ -353,6 +379,7 @@ impl<'l> World<'l> {
             user_buffers: Vec::new(),
             locked: Vec::new(),
             io: Vec::new(),
+            memory: Vec::new(),
         }
     }
 
@@ -839,6 +866,61 @@ impl<'l> World<'l> {
                     drop(self.io.swap_remove(i));
                 }
             }
+            Op::NonCached { len } if !full(&self.memory) => {
+                if let Ok(buffer) = NonCachedBuffer::new(len.get()) {
+                    self.memory.push(Memory::NonCached(buffer));
+                }
+            }
+            Op::Contiguous { len, highest, boundary, cache } if !full(&self.memory) => {
+                let highest = PhysicalAddress::new(u64::MAX >> (highest % 64));
+                let boundary = if boundary < 128 { 0 } else { 1u64 << (boundary % 40) };
+                let limits = PhysicalLimits::below(highest).boundary(boundary);
+                if let Ok(buffer) = ContiguousBuffer::new(len.get(), limits, cache_type(cache)) {
+                    self.memory.push(Memory::Contiguous(buffer));
+                }
+            }
+            Op::NonCached { .. } | Op::Contiguous { .. } => {}
+            Op::TouchMemory { index, offset, value } => {
+                if let Some(i) = pick(&self.memory, index) {
+                    let bytes = self.memory[i].bytes();
+                    let len = bytes.len();
+                    bytes[offset.get() % len] ^= value;
+                }
+            }
+            Op::FreeMemory(index) => {
+                if let Some(i) = pick(&self.memory, index).filter(|_| ctx.passive) {
+                    drop(self.memory.swap_remove(i));
+                }
+            }
+            Op::AddressQuery { index, offset, physical } => {
+                // Any address: of a live object, near it, or anything at all.
+                let base = match index % 4 {
+                    0 => pick(&self.memory, index).map(|i| self.memory[i].bytes().as_ptr() as usize),
+                    1 => pick(&self.user_buffers, index).map(|i| self.user_buffers[i].0.address),
+                    // Dereferencing a paged block is a touch: not above APC_LEVEL.
+                    2 if ctx.paged_ok => pick(&self.pool, index).map(|i| match &self.pool[i] {
+                        Pool::Buffer(buffer) => buffer.as_ptr() as usize,
+                        Pool::Boxed(boxed) => boxed.as_ptr() as usize,
+                    }),
+                    _ => None,
+                };
+                let address = base.unwrap_or(0).wrapping_add(offset.get()) as *const u8;
+                let _ =
+                    if physical { physical_address(address).map(drop) } else { is_address_valid(address).map(drop) };
+            }
+            Op::FileSection { size, write, protection } if !full(&self.sections) => {
+                let access = if write { FileAccess::ReadWrite } else { FileAccess::Read };
+                let Ok(file) = BackingFile::open(object_name!("\\??\\C:\\wdm-mem-fuzz.bin"), access) else { return };
+                let protection =
+                    [SectionProtection::ReadWrite, SectionProtection::ReadOnly, SectionProtection::WriteCopy]
+                        [protection as usize % 3];
+                if let Ok(section) =
+                    Section::builder().backed_by(&file).size(size.get() as u64).protection(protection).create()
+                {
+                    self.sections.push(section);
+                }
+            }
+            Op::FileSection { .. } => {}
             Op::Inject { after, routine } => {
                 const ROUTINES: [&str; 6] = [
                     "ExAllocatePool2",
@@ -932,6 +1014,7 @@ impl<'l> World<'l> {
         self.guards.clear();
         self.locked.clear();
         self.io.clear();
+        self.memory.clear();
         for (range, live) in self.user_buffers.drain(..) {
             if live {
                 self.kernel.free_user_buffer(range);
