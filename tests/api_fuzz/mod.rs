@@ -96,7 +96,8 @@ pub enum Size {
     Pages(u8),
     /// Pages plus a few bytes: misaligned.
     Odd(u8, u8),
-    /// Anything.
+    /// Up to 4 MiB, or (top bit set) anything: sizes that succeed stay small
+    /// enough for the host (the model fills freed pool with its poison).
     Any(u64),
     /// Around `usize::MAX`.
     Max(u8),
@@ -108,7 +109,8 @@ impl Size {
             Size::Small(n) => n as usize,
             Size::Pages(n) => (n % 16) as usize * PAGE,
             Size::Odd(pages, bytes) => (pages % 4) as usize * PAGE + (bytes % 16) as usize + 1,
-            Size::Any(n) => n as usize,
+            Size::Any(n) if n >> 63 == 1 => n as usize,
+            Size::Any(n) => (n % (4 << 20)) as usize,
             Size::Max(n) => usize::MAX - (n % 8) as usize,
         }
     }
