@@ -495,7 +495,7 @@ impl<'l> World<'l> {
                     let allowed = if entries.paged { ctx.paged_ok } else { ctx.non_paged_ok };
                     if let Some(i) = pick(&entries.boxes, i).filter(|_| allowed) {
                         let entry = &mut *entries.boxes[i];
-                        entry[v as usize % 4] = entry[(v as usize + 1) % 4].wrapping_add(v);
+                        entry[v as usize % 4] = entry[(v as usize % 4 + 1) % 4].wrapping_add(v);
                     }
                 }
                 match family % 3 {
@@ -737,7 +737,7 @@ impl<'l> World<'l> {
                 }
                 if let Some(i) = pick(&self.guards, index) {
                     match &mut self.guards[i] {
-                        Guard::Counters(guard) => guard[value as usize % 4] += 1,
+                        Guard::Counters(guard) => guard[value as usize % 4] = guard[value as usize % 4].wrapping_add(1),
                         Guard::Total(guard) => **guard = guard.wrapping_add(value as u64),
                         Guard::Table(guard) => guard[value as usize % 16] ^= value,
                         Guard::SharedTotal(guard) => assert!(**guard < u64::MAX || value > 0),
