@@ -90,3 +90,22 @@ fn locked_pages_and_their_mapping_survive_a_reprotection() {
     assert_eq!(read, Ok(Ok(*b"locked")));
     kernel.assert_clean();
 }
+
+#[test]
+fn pages_locked_before_the_user_frees_them_can_still_be_mapped() {
+    // Found by the API-sequence fuzzer (tests/fuzz_api.rs): the model mapped
+    // the freed user addresses instead of the locked pages, and the first
+    // touch of the system mapping faulted (SIGSEGV) on the host.
+    let kernel = Kernel::new();
+    let user = kernel.user_buffer(3 * PAGE);
+    kernel.write_user(user.at(2 * PAGE), b"pinned");
+    let mut locked = Mdl::for_user_buffer(user.address, 3 * PAGE).unwrap().lock::<WriteAccess>().unwrap();
+    kernel.free_user_buffer(user); // VirtualFree before the driver maps the MDL
+    let mut mapping = locked.map(PagePriority::Normal).unwrap();
+    assert_ne!(mapping.as_ptr() as usize, user.address, "a system mapping of the pages, not the user addresses");
+    assert_eq!(mapping.read::<[u8; 6]>(2 * PAGE), Ok(*b"pinned"));
+    assert_eq!(mapping.write_bytes(2 * PAGE + 8, b"still"), Ok(()));
+    drop(mapping);
+    drop(locked);
+    kernel.assert_clean();
+}

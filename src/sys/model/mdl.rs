@@ -359,9 +359,14 @@ impl MdlState {
     }
 
     /// Maps `len` bytes at `start` (the pages of `mdl`) into "system space":
-    /// a second, read-only if `no_write`, mapping of a live user buffer's
-    /// pages, or the address itself for kernel memory. The mapped address of
+    /// a second, read-only if `no_write`, mapping of a user buffer's pages,
+    /// or the address itself for kernel memory. The mapped address of
     /// `start`, or `None` when the host cannot map.
+    ///
+    /// The buffer may have been freed or reprotected since its pages were
+    /// locked: locked pages are pinned, and the mapping maps them, not the
+    /// process's addresses (a mapping of the freed user addresses would
+    /// fault: the API-sequence fuzzer found that).
     pub(super) fn map_system(&mut self, mdl: usize, start: usize, len: usize, no_write: bool) -> Option<usize> {
         let first = start / PAGE * PAGE;
         let span = (start + len.max(1)).next_multiple_of(PAGE) - first;
