@@ -28,6 +28,10 @@
 //!   process: documented to leave the view mapped until its process exits,
 //!   which the System process never does (views of user processes are
 //!   unmapped from the wrong process freely: their exit cleans up);
+//! - a process exiting while the driver holds pages of it locked: Windows
+//!   bug-checks (0x76 PROCESS_HAS_LOCKED_PAGES), so the harness unlocks its
+//!   MDLs first, as a driver does at IRP_MJ_CLEANUP (exits happen only at
+//!   PASSIVE_LEVEL for that reason);
 //! - `mem::forget` and the `unsafe` API (raw handles, `from_irp`,
 //!   `for_kernel_address`, `delete_abandoning_entries`, `page_entire_driver`).
 
@@ -423,13 +427,18 @@ impl<'l> World<'l> {
                 self.processes.push(self.kernel.create_process())
             }
             Op::NewProcess => {}
-            Op::ExitProcess(index) => {
+            // A process exits (its handle to the driver closed first): the
+            // driver unlocks its MDLs at IRP_MJ_CLEANUP, as it must, since
+            // pages still locked at exit are bug check 0x76.
+            Op::ExitProcess(index) if Irql::current() == Irql::PASSIVE => {
                 if let Some(i) = pick(&self.processes, index) {
+                    self.locked.clear();
                     let process = self.processes.swap_remove(i);
                     process.exit();
                     self.exited.push(process);
                 }
             }
+            Op::ExitProcess(_) => {}
             Op::PoolBuffer { pool, len, align } if !full(&self.pool) => {
                 let align = 1usize.checked_shl(align as u32 % 16).unwrap_or(0) + usize::from(align >= 240);
                 if let Ok(buffer) = PoolBuffer::new(len.get(), align, TAG, pool_type(pool)) {
@@ -761,12 +770,12 @@ impl<'l> World<'l> {
             }
             Op::UserBuffer { .. } => {}
             Op::UserBufferProtect { buffer, protection } => {
-                if let Some(i) = pick(&self.user_buffers, buffer).filter(|&i| self.user_buffers[i].1) {
+                if let Some(i) = pick(&self.user_buffers, buffer).filter(|&i| self.live_buffer(i)) {
                     self.kernel.protect_user_buffer(self.user_buffers[i].0, user_protection(protection));
                 }
             }
             Op::UserBufferFree(buffer) => {
-                if let Some(i) = pick(&self.user_buffers, buffer).filter(|&i| self.user_buffers[i].1) {
+                if let Some(i) = pick(&self.user_buffers, buffer).filter(|&i| self.live_buffer(i)) {
                     self.kernel.free_user_buffer(self.user_buffers[i].0);
                     self.user_buffers[i].1 = false; // its address stays, freed: probes must fail
                 }
@@ -945,8 +954,14 @@ impl<'l> World<'l> {
     fn race(&self, racing: Option<u8>) -> Option<(UserRange, Option<UserProtection>)> {
         let racing = racing?;
         let i = pick(&self.user_buffers, racing)?;
-        let (range, live) = self.user_buffers[i];
-        live.then_some((range, (racing % 4 != 0).then(|| user_protection(racing))))
+        let range = self.user_buffers[i].0;
+        self.live_buffer(i).then_some((range, (racing % 4 != 0).then(|| user_protection(racing))))
+    }
+
+    /// Whether user buffer `i` is live: not freed by a step, nor by its
+    /// process's exit (which frees the process's buffers).
+    fn live_buffer(&self, i: usize) -> bool {
+        self.user_buffers[i].1 && self.kernel.is_live_user_buffer(self.user_buffers[i].0)
     }
 
     fn after_race(&mut self, race: Option<(UserRange, Option<UserProtection>)>) {
@@ -1017,11 +1032,12 @@ impl<'l> World<'l> {
         self.locked.clear();
         self.io.clear();
         self.memory.clear();
-        for (range, live) in self.user_buffers.drain(..) {
-            if live {
-                self.kernel.free_user_buffer(range);
+        for i in 0..self.user_buffers.len() {
+            if self.live_buffer(i) {
+                self.kernel.free_user_buffer(self.user_buffers[i].0);
             }
         }
+        self.user_buffers.clear();
         for process in self.processes.drain(..) {
             process.exit();
         }

@@ -595,6 +595,13 @@ impl Kernel {
         self.add_user_buffer(len, UserProtection::ReadOnly, super::process::current())
     }
 
+    /// Whether `range` is a user buffer still live: not freed by
+    /// [`free_user_buffer`](Self::free_user_buffer) nor by its process's
+    /// exit.
+    pub fn is_live_user_buffer(&self, range: UserRange) -> bool {
+        self.state().mdl.regions.get(&range.address).is_some_and(|region| region.live)
+    }
+
     /// Frees a user buffer, as the process's `VirtualFree` would, at any
     /// moment (an MDL of it may be locked): from now on its addresses are
     /// unmapped (inaccessible on the host too), and probing them raises
