@@ -33,6 +33,7 @@
 extern crate std;
 
 pub mod address;
+pub mod driver;
 pub mod io_space;
 pub mod irql;
 pub mod lookaside;
@@ -41,6 +42,7 @@ pub mod memory;
 pub mod paging;
 pub mod plain;
 pub mod pool;
+pub mod request;
 pub mod section;
 pub mod status;
 pub mod sys;

@@ -3,6 +3,7 @@
 //! identifiers for every provider. One file per area of the kernel.
 
 mod io_space;
+mod irp;
 mod irql;
 mod lookaside;
 mod mdl;
@@ -13,6 +14,8 @@ mod section;
 
 use std::{format, string::String};
 
+pub use self::irp::IofCompleteRequest;
+pub(crate) use self::irp::debug_print;
 pub use self::paging::*;
 pub use self::{io_space::*, mdl::*};
 pub use self::{irql::*, lookaside::*, memory::*, pool::*, section::*};
