@@ -63,8 +63,8 @@ fn each_method_reaches_only_its_own_buffers() {
     assert_eq!(request.input::<u16>(), Some(5), "the direct methods buffer the input");
     assert_eq!(request.neither_buffers(), Err(NtStatus::INVALID_DEVICE_REQUEST));
     assert_eq!(request.reply(&0u8), (NtStatus::INVALID_DEVICE_REQUEST, 0), "no output in the system buffer");
-    // SAFETY: alone on its stack.
     assert_eq!(
+        // SAFETY: alone on its stack.
         unsafe { request.direct_mdl::<WriteAccess>() }.map(drop),
         Err(NtStatus::INVALID_PARAMETER),
         "no MDL: no output buffer"
