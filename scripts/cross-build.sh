@@ -50,15 +50,19 @@ cross_build_sys() {
   # The driver crate's build.rs gives /DRIVER /SUBSYSTEM:NATIVE
   # /ENTRY:DriverEntry /NODEFAULTLIB (cargo:rustc-cdylib-link-arg); wdm-mem's
   # build.rs gives the search path of ntoskrnl.lib/hal.lib. The map file is
-  # for tests/pe_image.rs and the bench's disassembly. (These flags apply to
-  # the msvc target only, so build scripts are unaffected.)
+  # for tests/pe_image.rs and the bench's disassembly; `cargo rustc` gives it
+  # to the driver crate alone, so the units of core, alloc and wdm-mem keep
+  # the same fingerprints for every driver and a shared target dir
+  # (WDM_MEM_CROSS_TARGET_DIR) reuses them. (The RUSTFLAGS apply to the msvc
+  # target only, so build scripts are unaffected.)
   "${CROSS_CARGO_ENV[@]}" \
     CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_LINKER="$LLD_LINK" \
-    CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_RUSTFLAGS="-C target-feature=+crt-static -C link-arg=/MAP:$map" \
-    "$DEB_CARGO" build --release --manifest-path "$manifest" \
-      -p "$package" \
+    CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_RUSTFLAGS="-C target-feature=+crt-static" \
+    "$DEB_CARGO" rustc --release --manifest-path "$manifest" \
+      -p "$package" --lib \
       -Zbuild-std=core,alloc,compiler_builtins -Zbuild-std-features=compiler-builtins-mem \
-      --target "$DRIVER_TARGET"
+      --target "$DRIVER_TARGET" \
+      -- -C "link-arg=/MAP:$map"
   built=$CROSS_TARGET_DIR/$DRIVER_TARGET/release/${package//-/_}.dll
   [[ -f $built ]] || { echo "build: cargo did not produce $built" >&2; return 1; }
   install_if_changed "$built" "$sys"

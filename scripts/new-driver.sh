@@ -41,7 +41,12 @@ device=$(sed -E 's/(^|-)([a-z])/\U\2/g; s/-//g' <<<"$name")
 mkdir -p "$dir"
 cp -R "$template/." "$dir/"
 mv "$dir/driver.inx" "$dir/$name.inx"
-cp "$root/Cargo.lock" "$dir/Cargo.lock"
+# The template's manifests are *.in: a Cargo.toml would make cargo take the
+# template for a package of its own (and leave it out of wdm-mem's).
+for manifest in Cargo.toml client/Cargo.toml xtask/Cargo.toml; do
+  mv "$dir/$manifest.in" "$dir/$manifest"
+done
+[[ ! -f $root/Cargo.lock ]] || cp "$root/Cargo.lock" "$dir/Cargo.lock"
 cat >"$dir/.gitignore" <<'IGNORE'
 /target/
 IGNORE
