@@ -1,7 +1,7 @@
 //! What every driver needs besides memory and requests: a panic handler,
 //! `DbgPrint` of a line, counted strings for device names.
 //!
-//! The panic handler: [`bug_check_on_panic!`] defines a `#[panic_handler]`
+//! The panic handler: [`bug_check_on_panic!`](crate::bug_check_on_panic) defines a `#[panic_handler]`
 //! that stops the system with the driver's own bug-check code. A driver's
 //! paths return errors and never panic on bad input, so a panic is a bug of
 //! the driver, and running on in a broken state is worse than a bug check

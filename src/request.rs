@@ -14,7 +14,7 @@
 //! | METHOD_IN_DIRECT, METHOD_OUT_DIRECT | [`DeviceControl::input`] (the input is buffered) and [`DeviceControl::direct_mdl`]: the IRP's MDL |
 //! | METHOD_NEITHER | [`DeviceControl::neither_buffers`]: [`UserPointer`]s, opaque, for the crate's probing only |
 //!
-//! The kernel model simulates requests ([`DeviceControlIrp`](crate::model::DeviceControlIrp)),
+//! The kernel model simulates requests (`wdm_mem::model::DeviceControlIrp`),
 //! so a driver's handlers run under `cargo test`.
 
 use core::{marker::PhantomData, ptr::NonNull};
