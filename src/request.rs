@@ -220,6 +220,14 @@ impl<'irp> DeviceControl<'irp> {
 /// an address and a length, unchecked. It has no accessor that reads
 /// memory: the crate's probing (`mdl::with_user_buffer`, which probes and
 /// locks under SEH) is the way to its bytes, through [`UserPointer::into_raw`].
+///
+/// Its address is not a field a handler can read or forge:
+///
+/// ```compile_fail,E0616
+/// fn peek(pointer: wdm_mem::request::UserPointer) -> usize {
+///     pointer.address
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UserPointer {
     address: usize,

@@ -95,3 +95,17 @@ fn completing_above_dispatch_level_is_a_ddi_violation() {
     assert_eq!(report.violations.len(), 1);
     assert_eq!(report.violations[0].bug_check.code, BugCheck::DRIVER_VERIFIER_DETECTED_VIOLATION);
 }
+
+#[test]
+fn a_static_name_becomes_a_counted_string_of_its_bytes() {
+    static NAME: [u16; 18] = wdm_mem::sys::utf16(b"\\Device\\MyDriver00");
+    let string = wdm_mem::driver::unicode_string(&NAME);
+    assert_eq!((string.Length, string.MaximumLength), (36, 36));
+    assert_eq!(string.Buffer.cast_const(), NAME.as_ptr());
+}
+
+#[test]
+#[should_panic(expected = "bug check 0x44524631")]
+fn a_bug_check_in_the_model_is_a_panic_naming_its_code() {
+    wdm_mem::driver::bug_check(0x4452_4631);
+}
