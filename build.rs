@@ -21,6 +21,13 @@ fn main() {
     };
     println!("cargo::rustc-cfg=wdm_provider=\"{provider}\"");
 
+    // docs.rs (and scripts/doc-windows.sh, which sets DOCS_RS too) only runs
+    // rustdoc: nothing is linked, so neither the import libraries nor the C
+    // shim (clang, kernel headers) are needed.
+    println!("cargo::rerun-if-env-changed=DOCS_RS");
+    if env::var_os("DOCS_RS").is_some() {
+        return;
+    }
     if provider == "ddk" {
         link_mingw_import_libraries();
     }

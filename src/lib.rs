@@ -34,6 +34,7 @@ extern crate std;
 
 pub mod address;
 pub mod bus;
+pub mod driver;
 pub mod init;
 pub mod io_space;
 pub mod irql;
@@ -43,6 +44,7 @@ pub mod memory;
 pub mod paging;
 pub mod plain;
 pub mod pool;
+pub mod request;
 pub mod section;
 pub mod status;
 pub mod sys;

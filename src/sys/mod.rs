@@ -77,6 +77,7 @@ pub use register_buffer::*;
 // Named one by one: an explicit re-export shadows the same name coming from a
 // provider's glob (wdk-sys has its own POOL_FLAG_* constants).
 mod io_space;
+mod irp;
 mod lookaside;
 mod mdl;
 mod mdl_pages;
@@ -86,6 +87,7 @@ mod routine;
 mod section;
 mod user_copy;
 pub use io_space::{MM_MAP_IO_SPACE_EX, PFN_MM_MAP_IO_SPACE_EX, map_io_space};
+pub use irp::{IoGetCurrentIrpStackLocation, debug_print, set_io_status};
 pub use lookaside::{
     EX_DELETE_LOOKASIDE_LIST_EX, EX_INITIALIZE_LOOKASIDE_LIST_EX, ExAllocateFromLookasideListEx,
     ExAllocateFromNPagedLookasideList, ExAllocateFromPagedLookasideList, ExFreeToLookasideListEx,

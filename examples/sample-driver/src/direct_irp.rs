@@ -18,40 +18,29 @@
 //!   `winedevice.exe`), and `RequestorMode` is `UserMode`.
 
 use wdm_mem::{
-    NtResult, NtStatus,
+    NtResult,
     mdl::{IrpMdl, LockAccess},
-    sys::{_LOCK_OPERATION, METHOD_IN_DIRECT, METHOD_NEITHER, METHOD_OUT_DIRECT},
 };
 
 use crate::irp::DeviceControl;
 
 /// The I/O manager's MDL of a direct request: METHOD_IN_DIRECT for
 /// [`ReadAccess`](wdm_mem::mdl::ReadAccess), METHOD_OUT_DIRECT for
-/// [`WriteAccess`](wdm_mem::mdl::WriteAccess).
+/// [`WriteAccess`](wdm_mem::mdl::WriteAccess)
+/// (`wdm_mem::request::DeviceControl::direct_mdl`).
 ///
 /// Errors: `STATUS_INVALID_DEVICE_REQUEST` for another method,
 /// `STATUS_INVALID_PARAMETER` without a second buffer.
 pub fn direct_mdl<A: LockAccess>(request: &DeviceControl) -> NtResult<IrpMdl<'_, A>> {
-    let method = if A::OPERATION == _LOCK_OPERATION::IoReadAccess { METHOD_IN_DIRECT } else { METHOD_OUT_DIRECT };
-    if request.code() & 3 != method {
-        return Err(NtStatus::INVALID_DEVICE_REQUEST);
-    }
-    // SAFETY: the request's IRP is valid and completed only after the
-    // handler returns, which ends the borrow of `request`; for this method
-    // the I/O manager locked its MDL for `A` (checked above), and no driver
-    // above mapped it read-only (the sample is alone on its device stack).
-    unsafe { IrpMdl::from_irp(&*request.irp()) }
+    // SAFETY: no driver above mapped the MDL read-only (the sample is alone
+    // on its device stack).
+    unsafe { request.request().direct_mdl() }
 }
 
 /// A METHOD_NEITHER request's buffers as the caller passed them: (address,
 /// length) of the input, then of the output. Nothing is checked: lock them
 /// with `wdm_mem::mdl::with_user_buffer`, which probes.
 pub fn neither_buffers(request: &DeviceControl) -> NtResult<[(usize, usize); 2]> {
-    if request.code() & 3 != METHOD_NEITHER {
-        return Err(NtStatus::INVALID_DEVICE_REQUEST);
-    }
-    let (input_len, output_len) = request.lengths();
-    // SAFETY: the request's IRP is valid until completed; only a field is read.
-    let output = unsafe { (*request.irp()).UserBuffer } as usize;
-    Ok([(request.type3_input(), input_len), (output, output_len)])
+    let [input, output] = request.request().neither_buffers()?;
+    Ok([input.into_raw(), output.into_raw()])
 }

@@ -162,10 +162,6 @@ unsafe extern "C" fn dispatch_device_control(_device: PDEVICE_OBJECT, irp: *mut 
     unsafe { irp::complete(irp, status, written) }
 }
 
-#[panic_handler]
-fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
-    // Driver paths return errors; a panic is a bug in this driver. Stop the
-    // system with the driver's own code rather than run on in a broken state.
-    // SAFETY: KeBugCheckEx never returns and may be called at any IRQL.
-    unsafe { sys::KeBugCheckEx(0x5744_4D4D, 0, 0, 0, 0) }
-}
+// Driver paths return errors; a panic is a bug in this driver. Stop the
+// system with the driver's own code rather than run on in a broken state.
+wdm_mem::bug_check_on_panic!(0x5744_4D4D);

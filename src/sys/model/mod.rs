@@ -10,6 +10,7 @@ pub(crate) mod exports;
 mod faults;
 mod host_pages;
 mod io_space;
+mod irp;
 mod irql;
 mod kernel;
 mod lookaside;
@@ -28,6 +29,7 @@ pub use io_space::{
     BusSpace, BusWindow, Device, IO_PORT_UNCLAIMED, IO_SPACE_BAD_UNMAP, IO_SPACE_LEAKED, IO_SPACE_MISALIGNED,
     RegisterAccess, RegisterValue,
 };
+pub use irp::DeviceControlIrp;
 pub use kernel::{EnteredKernel, Kernel, KernelHandle};
 pub use lookaside::{
     LIST_ENTRY_CORRUPTED, LOOKASIDE_BAD_PARAMETER, LOOKASIDE_DOUBLE_FREE, LOOKASIDE_ENTRIES_OUTSTANDING,

@@ -19,6 +19,8 @@ impl BugCheck {
     pub const INVALID_KERNEL_HANDLE: u32 = 0x93;
     /// `PROCESS_HAS_LOCKED_PAGES`.
     pub const PROCESS_HAS_LOCKED_PAGES: u32 = 0x76;
+    /// `MULTIPLE_IRP_COMPLETE_REQUESTS`: an IRP completed twice.
+    pub const MULTIPLE_IRP_COMPLETE_REQUESTS: u32 = 0x44;
     /// `BAD_POOL_CALLER`.
     pub const BAD_POOL_CALLER: u32 = 0xC2;
     /// `DRIVER_VERIFIER_DETECTED_VIOLATION`.

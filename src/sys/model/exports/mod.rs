@@ -4,6 +4,7 @@
 
 mod init;
 mod io_space;
+mod irp;
 mod irql;
 mod lookaside;
 mod mdl;
@@ -16,6 +17,8 @@ mod section;
 use std::{format, string::String};
 
 pub use self::init::*;
+pub use self::irp::IofCompleteRequest;
+pub(crate) use self::irp::debug_print;
 pub use self::paging::*;
 pub use self::{io_space::*, mdl::*};
 pub use self::{irql::*, lookaside::*, memory::*, pool::*, section::*};

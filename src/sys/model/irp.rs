@@ -1,0 +1,85 @@
+//! Simulated I/O requests: what the I/O manager hands a driver's
+//! IRP_MJ_DEVICE_CONTROL routine, built by a test.
+
+use std::{boxed::Box, vec, vec::Vec};
+
+use crate::{
+    NtStatus,
+    sys::{IO_STACK_LOCATION, IRP, IRP_MJ_DEVICE_CONTROL},
+};
+
+/// A METHOD_BUFFERED IRP_MJ_DEVICE_CONTROL request as Windows' I/O manager
+/// builds it: one IRP with one stack location and a system buffer of
+/// `max(input, output)` bytes holding the caller's input.
+///
+/// ```
+/// use wdm_mem::{NtStatus, model::{DeviceControlIrp, Kernel}, request::{self, DeviceControl}};
+///
+/// let kernel = Kernel::new();
+/// let irp = DeviceControlIrp::buffered(0x0022_2000, &7u32.to_le_bytes(), 8);
+/// // SAFETY: the simulated IRP is valid and completed once, below.
+/// let request = unsafe { DeviceControl::from_irp(irp.as_ptr()) };
+/// let value: u32 = request.input().unwrap();
+/// let (status, written) = request.reply(&(u64::from(value) * 2));
+/// // SAFETY: the request is not used after its completion.
+/// unsafe { request::complete(irp.as_ptr(), status, written) };
+/// assert_eq!(irp.completion(), Some((NtStatus::SUCCESS, 8)));
+/// assert_eq!(irp.output(), 14u64.to_le_bytes());
+/// kernel.assert_clean();
+/// ```
+///
+/// # Invariants
+/// `irp`'s current stack location is `stack`; its system buffer is
+/// `buffer` (NULL when both lengths are 0). Both are boxed and never move.
+pub struct DeviceControlIrp {
+    irp: Box<IRP>,
+    stack: Box<IO_STACK_LOCATION>,
+    buffer: Vec<u8>,
+}
+
+impl DeviceControlIrp {
+    /// A request with IOCTL `code` (any transfer method: the system buffer is
+    /// what METHOD_BUFFERED uses, the input buffer of the direct methods),
+    /// `input` as its input and an output buffer of `output_len` bytes.
+    pub fn buffered(code: u32, input: &[u8], output_len: usize) -> DeviceControlIrp {
+        let mut buffer = vec![0u8; input.len().max(output_len)];
+        buffer[..input.len()].copy_from_slice(input);
+        let mut stack =
+            Box::new(IO_STACK_LOCATION { MajorFunction: IRP_MJ_DEVICE_CONTROL as u8, ..Default::default() });
+        stack.Parameters.DeviceIoControl.IoControlCode = code;
+        stack.Parameters.DeviceIoControl.InputBufferLength = input.len() as u32;
+        stack.Parameters.DeviceIoControl.OutputBufferLength = output_len as u32;
+        let mut irp = Box::new(IRP { StackCount: 1, CurrentLocation: 1, ..Default::default() });
+        irp.AssociatedIrp.SystemBuffer =
+            if buffer.is_empty() { core::ptr::null_mut() } else { buffer.as_mut_ptr().cast() };
+        irp.Tail.Overlay.__bindgen_anon_2.__bindgen_anon_1.CurrentStackLocation = &mut *stack;
+        DeviceControlIrp { irp, stack, buffer }
+    }
+
+    /// The IRP, for the driver's dispatch routine.
+    pub fn as_ptr(&self) -> *mut IRP {
+        (&raw const *self.irp).cast_mut()
+    }
+
+    /// The IOCTL code.
+    pub fn code(&self) -> u32 {
+        // SAFETY: the DeviceIoControl member was written at construction.
+        unsafe { self.stack.Parameters.DeviceIoControl.IoControlCode }
+    }
+
+    /// `(status, information)` once the driver completed the IRP.
+    pub fn completion(&self) -> Option<(NtStatus, usize)> {
+        (self.irp.CurrentLocation > self.irp.StackCount).then(|| {
+            // SAFETY: the status member is the one the driver writes.
+            let status = unsafe { self.irp.IoStatus.__bindgen_anon_1.Status };
+            (NtStatus::from_raw(status), self.irp.IoStatus.Information as usize)
+        })
+    }
+
+    /// What the I/O manager copies back to the caller: the first
+    /// `Information` bytes of the system buffer (nothing before completion).
+    pub fn output(&self) -> &[u8] {
+        let written = self.completion().map_or(0, |(_, written)| written);
+        &self.buffer[..written.min(self.buffer.len())]
+    }
+}
