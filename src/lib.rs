@@ -11,6 +11,13 @@
 //! | [`paging`] | `MmLockPagableDataSection`, `MmLockPagableSectionByHandle`, `MmUnlockPagableImageSection`, `MmPageEntireDriver`, `MmResetDriverPaging`: [`pageable_static!`](crate::pageable_static), [`paging::PageableStatic`] |
 //! | [`mdl`] | `IoAllocateMdl`, `MmProbeAndLockPages` (under SEH), `MmBuildMdlForNonPagedPool`, `MmGetSystemAddressForMdlSafe`, `MmUnlockPages`, `IoFreeMdl`: [`mdl::Mdl`], [`mdl::LockedMdl`], [`mdl::SystemMapping`], [`mdl::IrpMdl`] |
 //! | [`io_space`] | `MmMapIoSpaceEx` / `MmMapIoSpace`, `MmUnmapIoSpace`, `READ_REGISTER_*`/`WRITE_REGISTER_*`: [`io_space::IoSpace`] |
+//! | [`section`] | `ZwCreateSection`, `ZwOpenSection`, `ZwQuerySection`, `ZwMapViewOfSection`/`ZwUnmapViewOfSection` (user views, copied under SEH), `MmMapViewInSystemSpace`/`MmUnmapViewInSystemSpace` (resolved at run time), `ZwClose`: [`section::Section`], [`section::UserView`], [`section::SystemView`] |
+//! | [`user`] | copies from and to a requester's user memory under SEH, after `ProbeForRead`/`ProbeForWrite`'s checks: [`user::UserSlice`] |
+//! | [`bus`] | `HalTranslateBusAddress`, `READ_PORT_*`/`WRITE_PORT_*` and their `_BUFFER_` forms: [`bus::PortRange`] |
+//! | [`init`] | data in the discardable `INIT` section, reachable only during `DriverEntry`: [`init_static!`](crate::init_static) |
+//! | [`request`] | a device-control request's buffers by transfer method, completion: [`request::DeviceControl`] |
+//! | [`driver`] | what every driver needs besides memory: a bug-check panic handler, `DbgPrint` |
+//! | [`plain`] | [`plain::PlainData`]: types copied in and out of shared memory |
 //! | [`address`] | `MmIsAddressValid`, `MmGetPhysicalAddress`: [`address::is_address_valid`], [`address::physical_address`] |
 //! | [`sys`] | the raw kernel symbols of the selected provider |
 //! | `model` (host) | the kernel model and its verifier, for tests on any host |
