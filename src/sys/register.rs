@@ -1,11 +1,14 @@
 //! `READ_REGISTER_*` and `WRITE_REGISTER_*`: `FORCEINLINE` in `wdm.h`, so no
 //! binding has them. On x64 a register read is a volatile load after a
 //! compiler barrier (`_ReadWriteBarrier`), a write a volatile store followed
-//! by a store fence (`FastFence`). Written once here for both Windows
+//! by a store fence (`FastFence`: `lock or [rsp], 0`, not `mfence`). Written once here for both Windows
 //! providers; the kernel model routes the same names to its simulated
 //! devices.
 
-use core::sync::atomic::{Ordering, compiler_fence, fence};
+use core::{
+    arch::asm,
+    sync::atomic::{Ordering, compiler_fence},
+};
 
 macro_rules! registers {
     ($($read:ident, $write:ident: $t:ty;)*) => {$(
@@ -27,9 +30,14 @@ macro_rules! registers {
         /// As for the read; the mapping is writable.
         #[inline]
         pub unsafe fn $write(register: *mut $t, value: $t) {
+            compiler_fence(Ordering::SeqCst);
             // SAFETY: per the contract.
             unsafe { register.write_volatile(value) };
-            fence(Ordering::SeqCst);
+            // SAFETY: `FastFence` (`__faststorefence`), as wdm.h: a locked OR
+            // of 0 into the word at the top of this function's own stack
+            // (its value unchanged), a full processor barrier that is cheaper
+            // than `mfence`; no `nomem`, so also a compiler barrier.
+            unsafe { asm!("lock or dword ptr [rsp], 0", options(nostack)) };
         }
     )*};
 }
