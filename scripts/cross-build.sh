@@ -3,8 +3,8 @@
 # scripts/build-driver.sh (the sample) and scripts/bench.sh (the bench
 # driver). Meant to be `source`d after scripts/env.sh; defines functions only.
 #
-#   cross_build_sys PACKAGE SYS MAP
-#     builds the cdylib PACKAGE of the workspace for $DRIVER_TARGET (release,
+#   cross_build_sys PACKAGE SYS MAP [FEATURES]
+#     builds the cdylib PACKAGE of the workspace (with FEATURES, if given) for $DRIVER_TARGET (release,
 #     -Zbuild-std, lld-link with a map file written to MAP) into
 #     $CROSS_TARGET_DIR and installs it as SYS (copied only when it changed).
 #   install_if_changed FROM TO
@@ -36,7 +36,7 @@ cross_cargo_env() {
 }
 
 cross_build_sys() {
-  local package=$1 sys=$2 map=$3 t0 built
+  local package=$1 sys=$2 map=$3 features=${4:-} t0 built
   t0=$(seconds)
   cross_cargo_env
   mkdir -p "$(dirname "$sys")" "$(dirname "$map")"
@@ -49,7 +49,7 @@ cross_build_sys() {
     CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_LINKER="$LLD_LINK" \
     CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_RUSTFLAGS="-C target-feature=+crt-static -C link-arg=/MAP:$map" \
     "$DEB_CARGO" build --release --manifest-path "$ROOT/Cargo.toml" \
-      -p "$package" \
+      -p "$package" ${features:+--features "$features"} \
       -Zbuild-std=core,alloc,compiler_builtins -Zbuild-std-features=compiler-builtins-mem \
       --target "$DRIVER_TARGET"
   built=$CROSS_TARGET_DIR/$DRIVER_TARGET/release/${package//-/_}.dll

@@ -106,6 +106,14 @@ impl Irql {
         if !Self::CHECKED || Self::current() <= max { Ok(()) } else { Err(NtStatus::INVALID_LEVEL) }
     }
 
+    /// [`Irql::ensure_at_most`] with a maximum that is computed only when
+    /// the build checks (for a maximum read from memory, such as a
+    /// lookaside list's pool: unchecked, not even that load remains).
+    #[inline(always)]
+    pub(crate) fn ensure_at_most_of(max: impl FnOnce() -> Irql) -> NtResult<()> {
+        if Self::CHECKED { Self::ensure_at_most(max()) } else { Ok(()) }
+    }
+
     /// Runs `f` with the IRQL raised to `to` (`KeRaiseIrql`), then lowers it
     /// back (`KeLowerIrql`) to where it was.
     ///

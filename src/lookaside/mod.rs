@@ -382,9 +382,36 @@ impl<T, K: ListKind> LookasideList<T, K> {
     /// At most the pool's maximum; a paged entry may only be touched at
     /// <= APC_LEVEL.
     pub fn allocate(self: Pin<&Self>, value: T) -> NtResult<LookasideBox<'_, T, K>> {
+        self.allocate_with(|| value)
+    }
+
+    /// [`allocate`](Self::allocate), with the value made by `init` once the
+    /// entry is there (`init` does not run on an error): the value is built
+    /// in the entry rather than on the stack and then copied in, which for
+    /// a value of more than a few words saves the copy.
+    ///
+    /// ```
+    /// # let kernel = wdm_mem::model::Kernel::new();
+    /// use core::pin::pin;
+    /// use wdm_mem::{lookaside::{LookasideConfig, NPagedLookasideList}, pool_tag};
+    ///
+    /// let list = pin!(NPagedLookasideList::<[u64; 32]>::new());
+    /// let list = list.into_ref();
+    /// list.init(LookasideConfig::new(pool_tag!(b"Doc7")))?;
+    /// let entry = list.allocate_with(|| [7; 32])?;
+    /// assert_eq!(entry[31], 7);
+    /// # drop(entry);
+    /// # kernel.assert_clean();
+    /// # Ok::<(), wdm_mem::NtStatus>(())
+    /// ```
+    ///
+    /// # IRQL
+    /// As [`allocate`](Self::allocate).
+    #[inline]
+    pub fn allocate_with(self: Pin<&Self>, init: impl FnOnce() -> T) -> NtResult<LookasideBox<'_, T, K>> {
         let list = self.get_ref();
         list.acquire()?;
-        let entry = Irql::ensure_at_most(list.pool().max_irql()).and_then(|()| {
+        let entry = Irql::ensure_at_most_of(|| list.pool().max_irql()).and_then(|()| {
             // SAFETY: acquired, so the list is initialised and cannot be
             // deleted meanwhile; the IRQL is within the pool's maximum.
             let entry = unsafe { K::allocate(list.raw()) };
@@ -394,7 +421,7 @@ impl<T, K: ListKind> LookasideList<T, K> {
             Ok(entry) => {
                 // SAFETY: a fresh entry of size_of::<T>() bytes, 16-aligned
                 // (at least T's alignment, checked by `init`).
-                unsafe { entry.write(value) };
+                unsafe { entry.write(init()) };
                 // SAFETY: acquired for this entry, which came from this list.
                 Ok(unsafe { LookasideBox::new(list, entry) })
             }
@@ -475,7 +502,7 @@ impl<T, K: ListKind> LookasideList<T, K> {
     /// At most the pool's maximum.
     pub unsafe fn delete(self: Pin<&Self>) -> NtResult<()> {
         let list = self.get_ref();
-        Irql::ensure_at_most(list.pool().max_irql())?;
+        Irql::ensure_at_most_of(|| list.pool().max_irql())?;
         if let Err(state) = list.state.compare_exchange(READY, BUSY, Ordering::Acquire, Ordering::Relaxed) {
             let ready = state & STATE_MASK == READY;
             return Err(if ready { NtStatus::CANNOT_DELETE } else { NtStatus::INVALID_DEVICE_STATE });
@@ -550,7 +577,7 @@ impl<T, K: ListKind> LookasideList<T, K> {
     /// At most the pool's maximum.
     pub unsafe fn delete_abandoning_entries(self: Pin<&Self>) -> NtResult<usize> {
         let list = self.get_ref();
-        Irql::ensure_at_most(list.pool().max_irql())?;
+        Irql::ensure_at_most_of(|| list.pool().max_irql())?;
         let state = list.state.load(Ordering::Acquire);
         if state & STATE_MASK != READY
             || list.state.compare_exchange(state, BUSY, Ordering::Acquire, Ordering::Relaxed).is_err()
@@ -591,7 +618,7 @@ impl<T, K: ListKind> LookasideList<T, K> {
     unsafe fn give_back(&self, entry: NonNull<T>) {
         // The IRQL first, before the value is touched (see the pool's
         // `release.rs`): above the maximum the entry is leaked whole.
-        if may_release(self.pool().max_irql()) {
+        if may_release(|| self.pool().max_irql()) {
             // SAFETY: per the contract the T is live and dropped only here;
             // the list is acquired, hence initialised, and the IRQL is within
             // its maximum.
@@ -663,7 +690,7 @@ impl<T, K: ListKind> Drop for LookasideList<T, K> {
         // `release.rs`) its structure is then leaked, never freed, so the
         // kernel never links freed memory.
         let ready = *self.state.get_mut() & STATE_MASK == READY;
-        if ready && may_release(self.pool().max_irql()) {
+        if ready && may_release(|| self.pool().max_irql()) {
             // SAFETY: initialised, no entry alive or used again, `&mut self`
             // excludes every other user, IRQL within the maximum.
             unsafe { self.destroy() };

@@ -275,7 +275,7 @@ pub(crate) fn allocate_uncounted(layout: Layout, tag: PoolTag, pool: PoolType, z
 /// `block` came from [`allocate`] with the same `layout`, `tag` and `pool`,
 /// and is not used afterwards.
 pub(crate) unsafe fn free(block: NonNull<u8>, layout: Layout, tag: PoolTag, pool: PoolType) {
-    if may_release(pool.max_irql()) {
+    if may_release(|| pool.max_irql()) {
         // SAFETY: the caller's contract, and the IRQL was just checked.
         unsafe { free_checked(block, layout, tag) };
     }

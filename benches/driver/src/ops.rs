@@ -153,7 +153,7 @@ macro_rules! safe_lookaside {
         #[unsafe(no_mangle)]
         #[inline(never)]
         extern "C" fn $name(_ctx: *mut c_void) -> i32 {
-            match Pin::static_ref(&$list).allocate(Entry([0; 8])) {
+            match Pin::static_ref(&$list).allocate_with(|| Entry([0; 8])) {
                 Ok(entry) => {
                     keep_ptr(&raw const *entry);
                     drop(entry);
