@@ -21,7 +21,7 @@
 # within seconds) and prints its rows with DbgPrint; the raw lines are in
 # target/bench/bench.log.
 #
-#   bash scripts/bench.sh            full run (7 repetitions)
+#   bash scripts/bench.sh            full run (15 repetitions)
 #   bash scripts/bench.sh --quick    smoke run: 3 repetitions, 1/20 of the
 #                                    iterations (the figures are noisier)
 #   bash scripts/bench.sh --no-build run the .sys built last time
@@ -38,7 +38,7 @@ source "$here/cross-build.sh"
 WDM_MEM_WINEDEBUG=${WDM_MEM_WINEDEBUG:--all,warn+debugstr}
 source "$here/wine-lib.sh"
 
-reps=7
+reps=15
 scale=1
 build=1
 for arg in "$@"; do

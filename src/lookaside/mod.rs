@@ -112,10 +112,13 @@
 //!
 //! # IRQL
 //! Every operation of a list of non-paged entries runs at <= DISPATCH_LEVEL,
-//! of paged entries at <= APC_LEVEL, and returns
-//! [`NtStatus::INVALID_LEVEL`] above. An entry dropped above its list's
-//! maximum is leaked without being touched (its value's destructor does not
-//! run; pushing it could fault): its pool block stays allocated.
+//! of paged entries at <= APC_LEVEL, and, where the IRQL is checked (the
+//! kernel model, debug builds, the feature `irql-checks`: see
+//! [`crate::irql`]), returns [`NtStatus::INVALID_LEVEL`] above. There, an
+//! entry dropped above its list's maximum is leaked without being touched
+//! (its value's destructor does not run; pushing it could fault): its pool
+//! block stays allocated. Unchecked, the hit path reads no IRQL, as
+//! `wdm.h`'s does.
 //!
 //! The value in an entry of paged pool (a [`PagedLookasideList`], or a
 //! [`LookasideListEx`] of [`PoolType::Paged`]) may only be touched at <=

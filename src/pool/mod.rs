@@ -12,8 +12,9 @@
 //!
 //! # IRQL
 //! Paged pool: allocate, free and touch at `<= APC_LEVEL`. Non-paged pool:
-//! allocate and free at `<= DISPATCH_LEVEL`, touch at any IRQL. An allocation
-//! above the maximum returns [`NtStatus::INVALID_LEVEL`]. A drop above it
+//! allocate and free at `<= DISPATCH_LEVEL`, touch at any IRQL. Where the
+//! IRQL is checked (see [`crate::irql`]), an allocation above the maximum
+//! returns [`NtStatus::INVALID_LEVEL`], and a drop above it
 //! checks the IRQL *before* touching the value: it neither runs the value's
 //! destructor nor frees the block, which stays allocated (leaked; the
 //! verifier reports it at unload). This is the crate's one rule for every
