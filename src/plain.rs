@@ -72,7 +72,7 @@ pub(crate) fn read_with<T: PlainData>(fill: impl FnOnce(&mut [u8]) -> NtResult<(
 /// # Safety
 /// `src` is readable and `dst` writable for `len` bytes.
 #[inline]
-unsafe fn volatile_copy(src: *const u8, dst: *mut u8, len: usize) {
+unsafe fn shared_copy(src: *const u8, dst: *mut u8, len: usize) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: per the contract both ranges are valid for `len` bytes; the
     // direction flag is clear on entry (both ABIs); the asm has no `nomem`,
@@ -177,7 +177,7 @@ impl<L: MaxIrql> SharedBytes<L> {
         // SAFETY: `range` checked the IRQL and that `offset..offset + len`
         // lies inside the window; the copy holds no reference into shared
         // memory.
-        unsafe { volatile_copy(src, dst.as_mut_ptr(), dst.len()) };
+        unsafe { shared_copy(src, dst.as_mut_ptr(), dst.len()) };
         Ok(())
     }
 
@@ -199,7 +199,7 @@ impl<L: MaxIrql> SharedBytes<L> {
         }
         // SAFETY: `range` checked the IRQL and the bounds; the window is
         // writable (contract).
-        unsafe { volatile_copy(src.as_ptr(), dst, src.len()) };
+        unsafe { shared_copy(src.as_ptr(), dst, src.len()) };
         Ok(())
     }
 

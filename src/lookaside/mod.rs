@@ -398,12 +398,13 @@ impl<T, K: ListKind> LookasideList<T, K> {
     /// use core::pin::pin;
     /// use wdm_mem::{lookaside::{LookasideConfig, NPagedLookasideList}, pool_tag};
     ///
-    /// let list = pin!(NPagedLookasideList::<[u64; 32]>::new());
-    /// let list = list.into_ref();
-    /// list.init(LookasideConfig::new(pool_tag!(b"Doc7")))?;
-    /// let entry = list.allocate_with(|| [7; 32])?;
-    /// assert_eq!(entry[31], 7);
-    /// # drop(entry);
+    /// {
+    ///     let list = pin!(NPagedLookasideList::<[u64; 32]>::new());
+    ///     let list = list.into_ref();
+    ///     list.init(LookasideConfig::new(pool_tag!(b"Doc7")))?;
+    ///     let entry = list.allocate_with(|| [7; 32])?;
+    ///     assert_eq!(entry[31], 7);
+    /// } // the entry goes back, then the list is deleted
     /// # kernel.assert_clean();
     /// # Ok::<(), wdm_mem::NtStatus>(())
     /// ```
