@@ -110,7 +110,7 @@ fn the_cr8_writes_are_compiler_barriers() {
 #[test]
 fn the_kernel_model_always_checks_irql_contracts() {
     let kernel = Kernel::new();
-    assert!(Irql::CHECKED);
+    const { assert!(Irql::CHECKED) };
     kernel.set_irql(Irql::DISPATCH);
     let paged = PoolBox::new(1u64, pool_tag!(b"Chk1"), PoolType::Paged);
     assert_eq!(paged.unwrap_err(), NtStatus::INVALID_LEVEL);
