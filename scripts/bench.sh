@@ -6,6 +6,12 @@
 # repetitions, and min-max), then the instruction and lock-prefix counts of
 # the lookaside hit path disassembled from the built .sys.
 #
+# The driver is built twice: in the configuration the README recommends for
+# release builds (no runtime IRQL checks; the "safe" column, and the
+# disassembly) and with the feature `irql-checks` (the "safe checked"
+# column: every IRQL contract checked with a CR8 read). Both run in the same
+# Wine session, one after the other.
+#
 # The Wine session uses the private prefix of scripts/wine-e2e.sh
 # (target/wine-prefix, created on first use), a persistent wineserver
 # (`wineserver -p`, else the server stops the driver host when no Wine
@@ -15,7 +21,7 @@
 # within seconds) and prints its rows with DbgPrint; the raw lines are in
 # target/bench/bench.log.
 #
-#   bash scripts/bench.sh            full run (7 repetitions)
+#   bash scripts/bench.sh            full run (15 repetitions)
 #   bash scripts/bench.sh --quick    smoke run: 3 repetitions, 1/20 of the
 #                                    iterations (the figures are noisier)
 #   bash scripts/bench.sh --no-build run the .sys built last time
@@ -32,7 +38,7 @@ source "$here/cross-build.sh"
 WDM_MEM_WINEDEBUG=${WDM_MEM_WINEDEBUG:--all,warn+debugstr}
 source "$here/wine-lib.sh"
 
-reps=7
+reps=15
 scale=1
 build=1
 for arg in "$@"; do
@@ -45,6 +51,7 @@ done
 CPU=${WDM_MEM_BENCH_CPU:-1}
 
 LOG=$BENCH_OUT_DIR/bench.log
+CHECKED_SYS=${BENCH_SYS%.sys}_checked.sys
 STEP_OUT=$BENCH_OUT_DIR/bench.step.txt
 STEP_TIMEOUT=${WDM_MEM_WINE_TIMEOUT:-120}
 # How long the driver's thread may measure.
@@ -78,9 +85,18 @@ if [[ -z ${WDM_MEM_E2E_LOCKED:-} ]]; then
 fi
 
 if ((build)); then
+  # The checked build first, the default one last: the map file (one path,
+  # so that both builds have the same flags) is then the default build's.
+  # Removing the linked image makes cargo link again, and lld-link write
+  # the map, even when nothing changed.
+  built_dll=$CROSS_TARGET_DIR/$DRIVER_TARGET/release/${BENCH_PACKAGE//-/_}.dll
+  rm -f "$built_dll"
+  cross_build_sys "$BENCH_PACKAGE" "$CHECKED_SYS" "$BENCH_MAP" "" irql-checks \
+    || fail "the bench driver (irql-checks) did not build"
+  rm -f "$built_dll"
   cross_build_sys "$BENCH_PACKAGE" "$BENCH_SYS" "$BENCH_MAP" || fail "the bench driver did not build"
 fi
-[[ -f $BENCH_SYS && -f $BENCH_MAP ]] || fail "$BENCH_SYS is missing: run without --no-build"
+[[ -f $BENCH_SYS && -f $CHECKED_SYS && -f $BENCH_MAP ]] || fail "$BENCH_SYS is missing: run without --no-build"
 
 server_started=0
 service_created=0
@@ -114,34 +130,43 @@ taskset -cp "$CPU" $$ >/dev/null || fail "taskset -cp $CPU failed"
 stop_server
 ensure_prefix 0
 mkdir -p "$WINE_DRIVER_UNIX_DIR"
-cp -f "$BENCH_SYS" "$WINE_DRIVER_UNIX_DIR/$SYS_NAME"
 server_started=1
 server -p || fail "wineserver -p failed"
 
-remove_stale_service "$BENCH_SERVICE"
-wine_run sc create "$BENCH_SERVICE" type= kernel start= demand binPath= "$WINE_DRIVER_DOS_DIR\\$SYS_NAME" \
-  || fail "sc create failed"
-service_created=1
-key="HKLM\\System\\CurrentControlSet\\Services\\$BENCH_SERVICE"
-wine_run reg add "$key" /v Repetitions /t REG_DWORD /d "$reps" /f >/dev/null || fail "reg add failed"
-wine_run reg add "$key" /v Scale /t REG_DWORD /d "$scale" /f >/dev/null || fail "reg add failed"
+# measure SYS OUT: runs the bench driver SYS as the service and appends its
+# lines (from $LOG, Wine's debug output) to OUT.
+measure() {
+  local sys=$1 out=$2 from t0 i
+  from=$(($(wc -l <"$LOG") + 1))
+  cp -f "$sys" "$WINE_DRIVER_UNIX_DIR/$SYS_NAME"
+  remove_stale_service "$BENCH_SERVICE"
+  wine_run sc create "$BENCH_SERVICE" type= kernel start= demand binPath= "$WINE_DRIVER_DOS_DIR\\$SYS_NAME" \
+    || fail "sc create failed"
+  service_created=1
+  key="HKLM\\System\\CurrentControlSet\\Services\\$BENCH_SERVICE"
+  wine_run reg add "$key" /v Repetitions /t REG_DWORD /d "$reps" /f >/dev/null || fail "reg add failed"
+  wine_run reg add "$key" /v Scale /t REG_DWORD /d "$scale" /f >/dev/null || fail "reg add failed"
 
-t0=$(seconds)
-say "sc start $BENCH_SERVICE (repetitions $reps, iterations / $scale, CPU $CPU)"
-service_started=1
-wine_run sc start "$BENCH_SERVICE" >/dev/null || fail "sc start failed (DriverEntry failed or the image did not load)"
-for ((i = 0; ; i++)); do
-  grep -aq 'wdm-mem-bench: done' "$LOG" && break
-  ((i < RUN_TIMEOUT * 4)) || fail "no 'done' line after $RUN_TIMEOUT s"
-  grep -aq 'wdm-mem-bench: begin' "$LOG" || ((i < 120)) || fail "the bench thread did not start"
-  sleep 0.25
-done
-say "measured in $(elapsed "$t0")"
-wine_run sc stop "$BENCH_SERVICE" >/dev/null || fail "sc stop failed"
-wait_state "$BENCH_SERVICE" STOPPED >/dev/null || fail "$BENCH_SERVICE did not stop"
-service_started=0
-wine_run sc delete "$BENCH_SERVICE" >/dev/null || fail "sc delete failed"
-service_created=0
+  t0=$(seconds)
+  say "sc start $BENCH_SERVICE: ${sys#"$ROOT"/} (repetitions $reps, iterations / $scale, CPU $CPU)"
+  service_started=1
+  wine_run sc start "$BENCH_SERVICE" >/dev/null || fail "sc start failed (DriverEntry failed or the image did not load)"
+  for ((i = 0; ; i++)); do
+    tail -n "+$from" "$LOG" | grep -aq 'wdm-mem-bench: done' && break
+    ((i < RUN_TIMEOUT * 4)) || fail "no 'done' line after $RUN_TIMEOUT s"
+    tail -n "+$from" "$LOG" | grep -aq 'wdm-mem-bench: begin' || ((i < 120)) || fail "the bench thread did not start"
+    sleep 0.25
+  done
+  say "measured in $(elapsed "$t0")"
+  wine_run sc stop "$BENCH_SERVICE" >/dev/null || fail "sc stop failed"
+  wait_state "$BENCH_SERVICE" STOPPED >/dev/null || fail "$BENCH_SERVICE did not stop"
+  service_started=0
+  wine_run sc delete "$BENCH_SERVICE" >/dev/null || fail "sc delete failed"
+  service_created=0
+  tail -n "+$from" "$LOG" | grep -a 'wdm-mem-bench: ' >"$out"
+}
+measure "$BENCH_SYS" "$BENCH_OUT_DIR/rows.txt"
+measure "$CHECKED_SYS" "$BENCH_OUT_DIR/rows-checked.txt"
 stop_server
 server_started=0
 
@@ -169,12 +194,15 @@ counts() {
 # --- the report: the table, then the disassembly counts (also kept in
 # target/bench/report.md) ---
 {
-begin=$(grep -a 'wdm-mem-bench: begin' "$LOG" | head -n 1 | sed 's/.*wdm-mem-bench: begin //; s/\r$//')
+begin=$(grep -a 'wdm-mem-bench: begin' "$BENCH_OUT_DIR/rows.txt" | head -n 1 | sed 's/.*wdm-mem-bench: begin //; s/\r$//')
 echo
 echo "wdm-mem bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $("$WINE" --version), pinned to CPU $CPU; $begin"
 echo "ticks (rdtsc) per operation, loop and indirect call included: median of the repetitions; min-max of C / raw / safe"
+echo "safe: the release configuration (no runtime IRQL checks); safe checked: the same with the feature irql-checks (second run)"
 echo
-grep -a 'wdm-mem-bench: row|' "$LOG" | sed 's/.*wdm-mem-bench: row|//; s/\r$//' | awk -F'|' '
+rows() { grep -a 'wdm-mem-bench: row|' "$1" | sed 's/.*wdm-mem-bench: row|//; s/\r$//'; }
+rows "$BENCH_OUT_DIR/rows-checked.txt" | awk -F'|' '{ print "checked|" $0 }' \
+  | cat - <(rows "$BENCH_OUT_DIR/rows.txt") | awk -F'|' '
   function median(cell) { return cell ~ /^[0-9]/ ? substr(cell, 1, index(cell, ",") - 1) : "" }
   function show(cell,   m) {
     m = median(cell)
@@ -189,12 +217,15 @@ grep -a 'wdm-mem-bench: row|' "$LOG" | sed 's/.*wdm-mem-bench: row|//; s/\r$//' 
   }
   function ratio(a, b) { return (a != "" && b != "" && a > 0) ? sprintf("%.2f", b / a) : "n/a" }
   BEGIN {
-    print "| operation | C (wdm.h) | crate sys raw | crate safe API | safe/C | raw/C | min-max C / raw / safe |"
-    print "|---|---:|---:|---:|---:|---:|---|"
+    print "| operation | C (wdm.h) | crate sys raw | crate safe API | safe/C | raw/C | safe checked | checked/C | min-max C / raw / safe / checked |"
+    print "|---|---:|---:|---:|---:|---:|---:|---:|---|"
   }
+  $1 == "checked" { checked[$2] = $5; next }
   {
-    printf "| %s | %s | %s | %s | %s | %s | %s / %s / %s |\n", $1, show($2), show($3), show($4),
-      ratio(median($2), median($4)), ratio(median($2), median($3)), range($2), range($3), range($4)
+    c = checked[$1]
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s / %s |\n", $1, show($2), show($3), show($4),
+      ratio(median($2), median($4)), ratio(median($2), median($3)), show(c), ratio(median($2), median(c)),
+      range($2), range($3), range($4), range(c)
   }'
 
 echo
@@ -208,4 +239,29 @@ for fn in bench_c_lookaside_np bench_raw_lookaside_np bench_safe_lookaside_np; d
   printf '%s\n' "$code" >"$BENCH_OUT_DIR/$fn.s"
 done
 echo "  (listings: target/bench/<function>.s; the kernel's ExpInterlocked*EntrySList and ExQueryDepthSList are not counted)"
+
+# The header inlines against wdm.h's: the sequence of the instructions that
+# order or synchronise (lock-prefixed ones, fences, CR8 accesses) must be
+# the C one's, for the lookaside allocate+free and the register read+write.
+echo
+echo "wdm.h parity (lock-prefixed instructions, fences and CR8 accesses, in order; C / raw / safe):"
+ordering() {
+  awk '/^lock/ { if (NF == 1) { getline next_line; split(next_line, m, /[ \t]+/); op = m[1] } else op = $2
+                 printf "lock %s; ", op; next }
+       /^(mfence|sfence|lfence)/ { printf "%s; ", $1 }
+       /%cr8/ { printf "cr8; " }' <<<"$1"
+}
+parity=ok
+for op in lookaside_np register; do
+  c=$(ordering "$(disassemble "bench_c_$op")") || fail "cannot disassemble bench_c_$op"
+  for variant in raw safe; do
+    code=$(disassemble "bench_${variant}_$op") || fail "cannot disassemble bench_${variant}_$op"
+    mine=$(ordering "$code")
+    [[ $variant == raw ]] || printf '%s\n' "$code" >"$BENCH_OUT_DIR/bench_${variant}_$op.s"
+    if [[ $mine == "$c" ]]; then verdict=same; else verdict=DIFFERENT; parity=failed; fi
+    printf '  %-14s C [%s] %-5s [%s] %s\n' "$op" "${c%; }" "$variant" "${mine%; }" "$verdict"
+  done
+done
+echo "  parity: $parity"
 } | tee "$BENCH_OUT_DIR/report.md"
+grep -q '^  parity: ok$' "$BENCH_OUT_DIR/report.md" || fail "the crate's header inlines no longer match wdm.h's (see above)"

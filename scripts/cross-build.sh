@@ -5,11 +5,12 @@
 # `cargo xtask build`) and scripts/bench.sh (the bench driver). Meant to be
 # `source`d after scripts/env.sh; defines functions only.
 #
-#   cross_build_sys PACKAGE SYS MAP [MANIFEST]
-#     builds the cdylib PACKAGE of the workspace of MANIFEST (default: this
-#     repository's) for $DRIVER_TARGET (release, -Zbuild-std, lld-link with a
-#     map file written to MAP) into $CROSS_TARGET_DIR and installs it as SYS
-#     (copied only when it changed). The cdylib's name is PACKAGE with `_`.
+#   cross_build_sys PACKAGE SYS MAP [MANIFEST] [FEATURES]
+#     builds the cdylib PACKAGE of the workspace of MANIFEST (default, or
+#     empty: this repository's), with the cargo FEATURES if given, for
+#     $DRIVER_TARGET (release, -Zbuild-std, lld-link with a map file written
+#     to MAP) into $CROSS_TARGET_DIR and installs it as SYS (copied only when
+#     it changed). The cdylib's name is PACKAGE with `_`.
 #   cross_build_client PACKAGE EXE [MANIFEST]
 #     builds the std binary PACKAGE for $CLIENT_TARGET (-Zbuild-std, mingw
 #     gcc as linker), installs it as EXE and puts bcryptprimitives.dll (the
@@ -43,7 +44,7 @@ cross_cargo_env() {
 }
 
 cross_build_sys() {
-  local package=$1 sys=$2 map=$3 manifest=${4:-$ROOT/Cargo.toml} t0 built
+  local package=$1 sys=$2 map=$3 manifest=${4:-$ROOT/Cargo.toml} features=${5:-} t0 built
   t0=$(seconds)
   cross_cargo_env
   mkdir -p "$(dirname "$sys")" "$(dirname "$map")"
@@ -59,7 +60,7 @@ cross_build_sys() {
     CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_LINKER="$LLD_LINK" \
     CARGO_TARGET_X86_64_PC_WINDOWS_MSVC_RUSTFLAGS="-C target-feature=+crt-static" \
     "$DEB_CARGO" rustc --release --manifest-path "$manifest" \
-      -p "$package" --lib \
+      -p "$package" --lib ${features:+--features "$features"} \
       -Zbuild-std=core,alloc,compiler_builtins -Zbuild-std-features=compiler-builtins-mem \
       --target "$DRIVER_TARGET" \
       -- -C "link-arg=/MAP:$map"

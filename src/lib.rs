@@ -22,10 +22,20 @@
 //! | [`sys`] | the raw kernel symbols of the selected provider |
 //! | `model` (host) | the kernel model and its verifier, for tests on any host |
 //!
-//! Every function states its IRQL contract in an `# IRQL` section and checks
-//! it: a call above its maximum returns [`NtStatus::INVALID_LEVEL`] and does
-//! nothing. Errors are [`NtStatus`] values; a NULL from the kernel is an
+//! Every function states its IRQL contract in an `# IRQL` section. With the
+//! kernel model, in debug builds and with the feature `irql-checks` it also
+//! checks it: a call above its maximum returns [`NtStatus::INVALID_LEVEL`]
+//! and does nothing. Release builds without that feature (recommended for
+//! shipping) read no IRQL, as a C driver: a call above its maximum is then
+//! the kernel's bug check (`IRQL_NOT_LESS_OR_EQUAL` 0x0A /
+//! `DRIVER_IRQL_NOT_LESS_OR_EQUAL` 0xD1 for paged memory touched, 0xC2 or
+//! Driver Verifier's 0xC4 for a routine called); see [`irql`] for the
+//! policy. Errors are [`NtStatus`] values; a NULL from the kernel is an
 //! error value, never a panic.
+//!
+//! Features: `irql-checks` (runtime IRQL checks in release), `pool-stats`
+//! ([`pool::PoolStats`]), `lookaside-count` (lists count their entries,
+//! see [`lookaside`]); all three are always on with the kernel model.
 //!
 //! Where it runs: on a Windows target the crate calls the real kernel (built
 //! with the WDK through `wdk-sys`, feature `wdk`, or on Linux with the

@@ -1,6 +1,11 @@
 //! IRQL queries and raises against the kernel model.
 
-use wdm_mem::{Irql, NtStatus, model::Kernel};
+use wdm_mem::{
+    Irql, NtStatus,
+    model::Kernel,
+    pool::{PoolBox, PoolType},
+    pool_tag,
+};
 
 #[test]
 fn run_raised_nests_and_restores() {
@@ -97,4 +102,18 @@ fn the_cr8_writes_are_compiler_barriers() {
         position(&store(0x3333), "the store after the lower"),
     ];
     assert!(order.is_sorted(), "a store crossed a CR8 write ({order:?}):\n{}", lines.join("\n"));
+}
+
+/// Issue 10's policy: release builds of a driver may compile the IRQL checks
+/// out, but the kernel model always checks (whatever the profile: `cargo
+/// test --release` too), so every wrong-IRQL call is a clean error in tests.
+#[test]
+fn the_kernel_model_always_checks_irql_contracts() {
+    let kernel = Kernel::new();
+    const { assert!(Irql::CHECKED) };
+    kernel.set_irql(Irql::DISPATCH);
+    let paged = PoolBox::new(1u64, pool_tag!(b"Chk1"), PoolType::Paged);
+    assert_eq!(paged.unwrap_err(), NtStatus::INVALID_LEVEL);
+    kernel.set_irql(Irql::PASSIVE);
+    kernel.assert_clean();
 }

@@ -98,12 +98,18 @@ fn a_paged_list_works_at_apc_level_and_refuses_dispatch_level() {
     let entry = list.allocate(request(1)).unwrap();
     kernel.at_irql(Irql::DISPATCH, || {
         assert_eq!(list.allocate(request(2)).unwrap_err(), NtStatus::INVALID_LEVEL);
-        assert_eq!(list.delete(), Err(NtStatus::INVALID_LEVEL));
+        // SAFETY: this thread alone uses the list, which the model counts:
+        // with an entry out, delete refuses.
+        assert_eq!(unsafe { list.delete() }, Err(NtStatus::INVALID_LEVEL));
         assert!(list.stats().is_ok(), "statistics are readable at any IRQL");
     });
-    assert_eq!(list.delete(), Err(NtStatus::CANNOT_DELETE), "an entry is out");
+    // SAFETY: this thread alone uses the list, which the model counts:
+    // with an entry out, delete refuses.
+    assert_eq!(unsafe { list.delete() }, Err(NtStatus::CANNOT_DELETE), "an entry is out");
     drop(entry);
-    list.delete().unwrap();
+    // SAFETY: this thread alone uses the list, which the model counts:
+    // with an entry out, delete refuses.
+    unsafe { list.delete() }.unwrap();
     drop(boxed);
     kernel.assert_clean();
 }
@@ -151,19 +157,27 @@ fn a_static_list_is_initialised_in_place_and_deleted_explicitly() {
     let list = Pin::static_ref(&REQUESTS);
     assert_eq!(list.allocate(request(0)).unwrap_err(), NtStatus::INVALID_DEVICE_STATE);
     assert_eq!(list.stats().unwrap_err(), NtStatus::INVALID_DEVICE_STATE);
-    assert_eq!(list.delete(), Err(NtStatus::INVALID_DEVICE_STATE));
+    // SAFETY: this thread alone uses the list, which the model counts:
+    // with an entry out, delete refuses.
+    assert_eq!(unsafe { list.delete() }, Err(NtStatus::INVALID_DEVICE_STATE));
     list.init(LookasideConfig::new(TAG)).unwrap();
     assert_eq!(list.init(LookasideConfig::new(TAG)), Err(NtStatus::INVALID_DEVICE_STATE));
     let entry = list.allocate(request(1)).unwrap();
-    assert_eq!(list.delete(), Err(NtStatus::CANNOT_DELETE), "an entry is out");
+    // SAFETY: this thread alone uses the list, which the model counts:
+    // with an entry out, delete refuses.
+    assert_eq!(unsafe { list.delete() }, Err(NtStatus::CANNOT_DELETE), "an entry is out");
     assert_eq!(list.stats().unwrap().entries_out, 1);
     drop(entry);
-    list.delete().unwrap();
+    // SAFETY: this thread alone uses the list, which the model counts:
+    // with an entry out, delete refuses.
+    unsafe { list.delete() }.unwrap();
     assert_eq!(list.allocate(request(2)).unwrap_err(), NtStatus::INVALID_DEVICE_STATE);
     // Deleted lists may be initialised again (e.g. with another pool).
     list.init(LookasideConfig::new(TAG).pool(PoolType::NonPagedExecute)).unwrap();
     assert_eq!(list.stats().unwrap().pool, PoolType::NonPagedExecute);
-    list.delete().unwrap();
+    // SAFETY: this thread alone uses the list, which the model counts:
+    // with an entry out, delete refuses.
+    unsafe { list.delete() }.unwrap();
     kernel.assert_clean();
 }
 
@@ -366,7 +380,9 @@ fn a_leaked_entry_is_reported_when_its_list_is_deleted() {
         let list = list.into_ref();
         list.init(LookasideConfig::new(TAG)).unwrap();
         std::mem::forget(list.allocate(request(1)).unwrap());
-        assert_eq!(list.delete(), Err(NtStatus::CANNOT_DELETE), "a leaked entry keeps it from deletion");
+        // SAFETY: this thread alone uses the list, which the model counts:
+        // with an entry out, delete refuses.
+        assert_eq!(unsafe { list.delete() }, Err(NtStatus::CANNOT_DELETE), "a leaked entry keeps it from deletion");
     } // Drop deletes it anyway: the leaked entry can never come back.
     let report = kernel.finish();
     let outstanding = report.find(C4, LOOKASIDE_ENTRIES_OUTSTANDING).expect("reported at deletion");

@@ -50,8 +50,18 @@
 //! list at unload, 0xCE, and its block as leaked pool).
 //!
 //! A `static` is never dropped: `DriverUnload` calls [`LookasideList::delete`],
-//! which counts the entries out and refuses with [`NtStatus::CANNOT_DELETE`]
-//! while any is alive. An entry leaked with `mem::forget` never comes back;
+//! which is `unsafe`: the caller vouches that no entry is alive and that no
+//! other thread uses the list (in `DriverUnload`, after every request has
+//! completed). Counting the entries out would make this a runtime check,
+//! but at the price of two atomic read-modify-writes of the list's shared
+//! cache line per entry (`lock xadd`, `lock sub`), which `wdm.h`'s fast
+//! paths do not pay; so the count is opt-in: with the feature
+//! `lookaside-count` (and always with the kernel model, so that tests catch
+//! a deletion with entries out) the list counts its entries, `delete`
+//! refuses with [`NtStatus::CANNOT_DELETE`] while any is alive, and
+//! [`LookasideStats::entries_out`] reports them. A list that is not a
+//! `static` needs neither: its entries borrow it, and dropping it deletes
+//! it. An entry leaked with `mem::forget` never comes back;
 //! for that case `DriverUnload` has
 //! [`LookasideList::delete_abandoning_entries`], which deletes the list all
 //! the same and leaves the leaked entries as what they are, plain pool blocks
@@ -78,7 +88,8 @@
 //! } // each entry goes back to the list here
 //! let stats = requests.stats()?;
 //! assert_eq!((stats.total_allocates, stats.allocate_misses), (3, 1)); // reused twice
-//! requests.delete()?;
+//! // SAFETY: DriverUnload: every entry was dropped, no other thread runs.
+//! unsafe { requests.delete() }?;
 //!
 //! // On the stack (or in a pinned PoolBox): deleted when dropped.
 //! {
@@ -101,10 +112,13 @@
 //!
 //! # IRQL
 //! Every operation of a list of non-paged entries runs at <= DISPATCH_LEVEL,
-//! of paged entries at <= APC_LEVEL, and returns
-//! [`NtStatus::INVALID_LEVEL`] above. An entry dropped above its list's
-//! maximum is leaked without being touched (its value's destructor does not
-//! run; pushing it could fault): its pool block stays allocated.
+//! of paged entries at <= APC_LEVEL, and, where the IRQL is checked (the
+//! kernel model, debug builds, the feature `irql-checks`: see
+//! [`crate::irql`]), returns [`NtStatus::INVALID_LEVEL`] above. There, an
+//! entry dropped above its list's maximum is leaked without being touched
+//! (its value's destructor does not run; pushing it could fault): its pool
+//! block stays allocated. Unchecked, the hit path reads no IRQL, as
+//! `wdm.h`'s does.
 //!
 //! The value in an entry of paged pool (a [`PagedLookasideList`], or a
 //! [`LookasideListEx`] of [`PoolType::Paged`]) may only be touched at <=
@@ -231,7 +245,8 @@ pub struct LookasideStats {
     pub maximum_depth: u16,
     /// Entries the list holds right now.
     pub cached: u16,
-    /// Entries of this list alive right now.
+    /// Entries of this list alive right now, when the list counts them
+    /// (feature `lookaside-count`, or the kernel model); 0 otherwise.
     pub entries_out: usize,
     /// The entries' pool tag.
     pub tag: PoolTag,
@@ -248,8 +263,10 @@ const UNINITIALISED: usize = 0;
 const BUSY: usize = 1;
 const READY: usize = 2;
 /// One entry out (or one statistics read in progress), counted above the
-/// state bits.
+/// state bits when [`COUNTED`].
 const ENTRY: usize = 4;
+/// Whether lists count their entries out (see the module's *Deletion*).
+const COUNTED: bool = cfg!(any(wdm_provider = "model", feature = "lookaside-count"));
 
 /// A lookaside list of `T` entries, of the family `K` ([`NonPaged`],
 /// [`Paged`], [`Ex`]): see the [module documentation](self).
@@ -263,11 +280,13 @@ const ENTRY: usize = 4;
 /// - `raw`, when not null, is a non-paged pool block of
 ///   `Layout::new::<K::Raw>()` tagged `tag`, from `pool::allocate_uncounted`, owned
 ///   by the list; it never moves, and is freed only after `K::delete`.
-/// - `state / ENTRY` counts the entries of this list alive (plus the
-///   operations in progress that checked the state): the list is only
-///   deleted when it is 0, by `Drop`, which the borrow of every entry rules
-///   out while one is alive, or by `delete_abandoning_entries`, whose caller
-///   guarantees that the entries counted are never used again.
+/// - When `COUNTED`, `state / ENTRY` counts the entries of this list alive
+///   (plus the operations in progress that checked the state); otherwise it
+///   is 0. The list is only deleted when no entry is alive or used again:
+///   by `Drop`, which the borrow of every entry rules out while one is
+///   alive, by `delete`, whose caller guarantees it (and which, counted,
+///   also checks it), or by `delete_abandoning_entries`, whose caller
+///   guarantees that the entries still out are never used again.
 #[repr(C)]
 pub struct LookasideList<T, K: ListKind> {
     raw: AtomicPtr<K::Raw>,
@@ -366,9 +385,37 @@ impl<T, K: ListKind> LookasideList<T, K> {
     /// At most the pool's maximum; a paged entry may only be touched at
     /// <= APC_LEVEL.
     pub fn allocate(self: Pin<&Self>, value: T) -> NtResult<LookasideBox<'_, T, K>> {
+        self.allocate_with(|| value)
+    }
+
+    /// [`allocate`](Self::allocate), with the value made by `init` once the
+    /// entry is there (`init` does not run on an error): the value is built
+    /// in the entry rather than on the stack and then copied in, which for
+    /// a value of more than a few words saves the copy.
+    ///
+    /// ```
+    /// # let kernel = wdm_mem::model::Kernel::new();
+    /// use core::pin::pin;
+    /// use wdm_mem::{lookaside::{LookasideConfig, NPagedLookasideList}, pool_tag};
+    ///
+    /// {
+    ///     let list = pin!(NPagedLookasideList::<[u64; 32]>::new());
+    ///     let list = list.into_ref();
+    ///     list.init(LookasideConfig::new(pool_tag!(b"Doc7")))?;
+    ///     let entry = list.allocate_with(|| [7; 32])?;
+    ///     assert_eq!(entry[31], 7);
+    /// } // the entry goes back, then the list is deleted
+    /// # kernel.assert_clean();
+    /// # Ok::<(), wdm_mem::NtStatus>(())
+    /// ```
+    ///
+    /// # IRQL
+    /// As [`allocate`](Self::allocate).
+    #[inline]
+    pub fn allocate_with(self: Pin<&Self>, init: impl FnOnce() -> T) -> NtResult<LookasideBox<'_, T, K>> {
         let list = self.get_ref();
         list.acquire()?;
-        let entry = Irql::ensure_at_most(list.pool().max_irql()).and_then(|()| {
+        let entry = Irql::ensure_at_most_of(|| list.pool().max_irql()).and_then(|()| {
             // SAFETY: acquired, so the list is initialised and cannot be
             // deleted meanwhile; the IRQL is within the pool's maximum.
             let entry = unsafe { K::allocate(list.raw()) };
@@ -378,7 +425,7 @@ impl<T, K: ListKind> LookasideList<T, K> {
             Ok(entry) => {
                 // SAFETY: a fresh entry of size_of::<T>() bytes, 16-aligned
                 // (at least T's alignment, checked by `init`).
-                unsafe { entry.write(value) };
+                unsafe { entry.write(init()) };
                 // SAFETY: acquired for this entry, which came from this list.
                 Ok(unsafe { LookasideBox::new(list, entry) })
             }
@@ -422,24 +469,52 @@ impl<T, K: ListKind> LookasideList<T, K> {
 
     /// Deletes the list (`ExDelete*`): its cached entries go back to the
     /// pool (or its free routine) and its kernel structure is freed; it may
-    /// then be initialised again.
+    /// then be initialised again. For a `static` list, in `DriverUnload`; a
+    /// list that is not a `static` is deleted by its `Drop`.
     ///
     /// Errors, the list staying as it was: [`NtStatus::CANNOT_DELETE`] while
-    /// an entry is alive (or leaked), [`NtStatus::INVALID_DEVICE_STATE`]
-    /// when it is not initialised, [`NtStatus::INVALID_LEVEL`] above the
-    /// pool's maximum IRQL.
+    /// an entry is alive (or leaked), when the list counts its entries
+    /// (feature `lookaside-count`, or the kernel model);
+    /// [`NtStatus::INVALID_DEVICE_STATE`] when it is not initialised;
+    /// [`NtStatus::INVALID_LEVEL`] above the pool's maximum IRQL (when the
+    /// IRQL is checked, see [`crate::irql`]).
+    ///
+    /// It is `unsafe`: uncounted, nothing else knows whether an entry is
+    /// still out.
+    ///
+    /// ```compile_fail,E0133
+    /// # let kernel = wdm_mem::model::Kernel::new();
+    /// use core::pin::Pin;
+    /// use wdm_mem::{lookaside::{LookasideConfig, NPagedLookasideList}, pool_tag};
+    ///
+    /// static LIST: NPagedLookasideList<u64> = NPagedLookasideList::new();
+    /// let list = Pin::static_ref(&LIST);
+    /// list.init(LookasideConfig::new(pool_tag!(b"Doc6")))?;
+    /// list.delete()?; // error: call to unsafe function
+    /// # Ok::<(), wdm_mem::NtStatus>(())
+    /// ```
+    ///
+    /// # Safety
+    /// No other thread uses the list while this call runs, and, unless the
+    /// list counts its entries (feature `lookaside-count`, or the kernel
+    /// model, where this call refuses while one is out), no entry of this
+    /// list is alive: every [`LookasideBox`] of it was dropped (for one
+    /// leaked with `mem::forget`, see
+    /// [`delete_abandoning_entries`](Self::delete_abandoning_entries)).
     ///
     /// # IRQL
     /// At most the pool's maximum.
-    pub fn delete(self: Pin<&Self>) -> NtResult<()> {
+    pub unsafe fn delete(self: Pin<&Self>) -> NtResult<()> {
         let list = self.get_ref();
-        Irql::ensure_at_most(list.pool().max_irql())?;
+        Irql::ensure_at_most_of(|| list.pool().max_irql())?;
         if let Err(state) = list.state.compare_exchange(READY, BUSY, Ordering::Acquire, Ordering::Relaxed) {
             let ready = state & STATE_MASK == READY;
             return Err(if ready { NtStatus::CANNOT_DELETE } else { NtStatus::INVALID_DEVICE_STATE });
         }
-        // SAFETY: this thread moved the list from READY with no entry out to
-        // BUSY: nothing else uses it; the IRQL is within the pool's maximum.
+        // SAFETY: this thread moved the list from READY to BUSY, with no
+        // entry out (the contract, and counted, the state), and nothing else
+        // uses it; the IRQL is within the pool's maximum (checked, or else a
+        // kernel bug check, see `crate::irql`).
         unsafe { list.destroy() };
         list.state.fetch_sub(BUSY, Ordering::Release);
         Ok(())
@@ -449,7 +524,8 @@ impl<T, K: ListKind> LookasideList<T, K> {
     /// way out for `DriverUnload` when an entry was leaked with
     /// `mem::forget` (a `static` list could otherwise never be deleted, and
     /// the kernel would go on linking a structure of the unloaded driver).
-    /// Returns how many entries were abandoned.
+    /// Returns how many entries were abandoned, when the list counts them
+    /// (see [`delete`](Self::delete)); 0 otherwise.
     ///
     /// An abandoned entry is a plain pool block of the list's tag (or a block
     /// of the driver's allocate routine): it stays allocated, leaked, and
@@ -470,7 +546,9 @@ impl<T, K: ListKind> LookasideList<T, K> {
     /// list.init(LookasideConfig::new(pool_tag!(b"Doc4")))?;
     /// core::mem::forget(list.allocate(1)?);
     /// // In DriverUnload:
-    /// if list.delete().is_err() {
+    /// // SAFETY: DriverUnload runs alone (the model counts the entries, so
+    /// // this `delete` refuses).
+    /// if unsafe { list.delete() }.is_err() {
     ///     // SAFETY: the entry out was leaked with mem::forget; DriverUnload
     ///     // runs alone.
     ///     assert_eq!(unsafe { list.delete_abandoning_entries() }?, 1);
@@ -503,7 +581,7 @@ impl<T, K: ListKind> LookasideList<T, K> {
     /// At most the pool's maximum.
     pub unsafe fn delete_abandoning_entries(self: Pin<&Self>) -> NtResult<usize> {
         let list = self.get_ref();
-        Irql::ensure_at_most(list.pool().max_irql())?;
+        Irql::ensure_at_most_of(|| list.pool().max_irql())?;
         let state = list.state.load(Ordering::Acquire);
         if state & STATE_MASK != READY
             || list.state.compare_exchange(state, BUSY, Ordering::Acquire, Ordering::Relaxed).is_err()
@@ -544,7 +622,7 @@ impl<T, K: ListKind> LookasideList<T, K> {
     unsafe fn give_back(&self, entry: NonNull<T>) {
         // The IRQL first, before the value is touched (see the pool's
         // `release.rs`): above the maximum the entry is leaked whole.
-        if may_release(self.pool().max_irql()) {
+        if may_release(|| self.pool().max_irql()) {
             // SAFETY: per the contract the T is live and dropped only here;
             // the list is acquired, hence initialised, and the IRQL is within
             // its maximum.
@@ -556,9 +634,12 @@ impl<T, K: ListKind> LookasideList<T, K> {
         self.release();
     }
 
-    /// Counts one more user of the list if it is initialised.
+    /// Checks that the list is initialised and, when [`COUNTED`], counts one
+    /// more user of it.
+    #[inline(always)]
     fn acquire(&self) -> NtResult<()> {
-        let previous = self.state.fetch_add(ENTRY, Ordering::Acquire);
+        let previous =
+            if COUNTED { self.state.fetch_add(ENTRY, Ordering::Acquire) } else { self.state.load(Ordering::Acquire) };
         if previous & STATE_MASK == READY {
             Ok(())
         } else {
@@ -567,8 +648,11 @@ impl<T, K: ListKind> LookasideList<T, K> {
         }
     }
 
+    #[inline(always)]
     fn release(&self) {
-        self.state.fetch_sub(ENTRY, Ordering::Release);
+        if COUNTED {
+            self.state.fetch_sub(ENTRY, Ordering::Release);
+        }
     }
 
     /// The kernel structure (meaningful once initialised).
@@ -610,7 +694,7 @@ impl<T, K: ListKind> Drop for LookasideList<T, K> {
         // `release.rs`) its structure is then leaked, never freed, so the
         // kernel never links freed memory.
         let ready = *self.state.get_mut() & STATE_MASK == READY;
-        if ready && may_release(self.pool().max_irql()) {
+        if ready && may_release(|| self.pool().max_irql()) {
             // SAFETY: initialised, no entry alive or used again, `&mut self`
             // excludes every other user, IRQL within the maximum.
             unsafe { self.destroy() };

@@ -110,7 +110,7 @@ impl<T> Drop for PoolBox<T> {
     fn drop(&mut self) {
         // The IRQL first, before the value is touched (see `release.rs`):
         // above the pool's maximum the block and its value are leaked.
-        if !may_release(self.pool.max_irql()) {
+        if !may_release(|| self.pool.max_irql()) {
             return;
         }
         // SAFETY: by the invariants the T is live and dropped only here.

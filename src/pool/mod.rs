@@ -12,8 +12,9 @@
 //!
 //! # IRQL
 //! Paged pool: allocate, free and touch at `<= APC_LEVEL`. Non-paged pool:
-//! allocate and free at `<= DISPATCH_LEVEL`, touch at any IRQL. An allocation
-//! above the maximum returns [`NtStatus::INVALID_LEVEL`]. A drop above it
+//! allocate and free at `<= DISPATCH_LEVEL`, touch at any IRQL. Where the
+//! IRQL is checked (see [`crate::irql`]), an allocation above the maximum
+//! returns [`NtStatus::INVALID_LEVEL`], and a drop above it
 //! checks the IRQL *before* touching the value: it neither runs the value's
 //! destructor nor frees the block, which stays allocated (leaked; the
 //! verifier reports it at unload). This is the crate's one rule for every
@@ -157,6 +158,11 @@ impl PoolType {
 /// [`PoolBox`], [`PoolBuffer`] and [`KernelAllocator`] block; not the kernel
 /// structures of lookaside lists, nor their entries). A driver can check it
 /// is zero in `DriverUnload`.
+///
+/// Counted only with the feature `pool-stats` (and always with the kernel
+/// model): the counters are two process-wide atomics, one cache line that
+/// every processor's allocations and frees would update, so the default
+/// build does not keep them (and has no `stats` function).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PoolStats {
     /// Outstanding allocations.
@@ -165,15 +171,35 @@ pub struct PoolStats {
     pub bytes: usize,
 }
 
+/// Whether this build counts pool allocations (see [`PoolStats`]).
+const COUNTED: bool = cfg!(any(wdm_provider = "model", feature = "pool-stats"));
+
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 static BYTES: AtomicUsize = AtomicUsize::new(0);
 
-/// The outstanding allocations made through this module.
+/// The outstanding allocations made through this module (feature
+/// `pool-stats`, or the kernel model: see [`PoolStats`]).
 ///
 /// # IRQL
 /// Any.
+#[cfg(any(wdm_provider = "model", feature = "pool-stats"))]
 pub fn stats() -> PoolStats {
     PoolStats { allocations: ALLOCATIONS.load(Ordering::Relaxed), bytes: BYTES.load(Ordering::Relaxed) }
+}
+
+/// Counts one allocation of `size` bytes in (`delta` 1) or out (-1), when
+/// [`COUNTED`].
+#[inline(always)]
+fn count(delta: isize, size: usize) {
+    if COUNTED {
+        if delta > 0 {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            BYTES.fetch_add(size, Ordering::Relaxed);
+        } else {
+            ALLOCATIONS.fetch_sub(1, Ordering::Relaxed);
+            BYTES.fetch_sub(size, Ordering::Relaxed);
+        }
+    }
 }
 
 /// What the kernel guarantees for every pool block on x64
@@ -192,8 +218,7 @@ const HEADER: usize = core::mem::size_of::<usize>();
 /// kernel [`NtStatus::INSUFFICIENT_RESOURCES`].
 pub(crate) fn allocate(layout: Layout, tag: PoolTag, pool: PoolType, zeroed: bool) -> NtResult<NonNull<u8>> {
     let block = allocate_uncounted(layout, tag, pool, zeroed)?;
-    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+    count(1, layout.size());
     Ok(block)
 }
 
@@ -204,12 +229,7 @@ pub(crate) fn allocate_uncounted(layout: Layout, tag: PoolTag, pool: PoolType, z
     if layout.size() == 0 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
-    // One IRQL read serves both the check and the export lookup (a trapped
-    // `mov cr8` under Wine).
-    let irql = Irql::current();
-    if irql > pool.max_irql() {
-        return Err(NtStatus::INVALID_LEVEL);
-    }
+    Irql::ensure_at_most(pool.max_irql())?;
     let over_aligned = layout.align() > KERNEL_ALIGNMENT;
     let size = if over_aligned {
         layout.size().checked_add(layout.align()).ok_or(NtStatus::INTEGER_OVERFLOW)?
@@ -220,10 +240,14 @@ pub(crate) fn allocate_uncounted(layout: Layout, tag: PoolTag, pool: PoolType, z
     if !zeroed {
         flags |= sys::POOL_FLAG_UNINITIALIZED;
     }
-    let at_passive = irql == Irql::PASSIVE;
+    // Read only until `ExAllocatePool2` is resolved (not a check: it decides
+    // whether the lookup may run, so no build compiles it out).
+    let at_passive = || Irql::current() == Irql::PASSIVE;
     // SAFETY: `flags` and the legacy type name the same pool, neither raises
-    // nor must succeed, the IRQL was checked against the pool's maximum, and
-    // `at_passive` is read from it.
+    // nor must succeed, and `at_passive` reads the IRQL. The IRQL is within
+    // the pool's maximum when checked; unchecked, a call above is the
+    // kernel's documented bug check (0xC2, 0xC4 under Verifier), not
+    // memory corruption (see `crate::irql`).
     let block = unsafe { sys::allocate_pool(flags, pool.to_legacy(), size as sys::SIZE_T, tag.to_u32(), at_passive) };
     let block = NonNull::new(block.cast::<u8>()).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
     let aligned = if over_aligned {
@@ -252,7 +276,7 @@ pub(crate) fn allocate_uncounted(layout: Layout, tag: PoolTag, pool: PoolType, z
 /// `block` came from [`allocate`] with the same `layout`, `tag` and `pool`,
 /// and is not used afterwards.
 pub(crate) unsafe fn free(block: NonNull<u8>, layout: Layout, tag: PoolTag, pool: PoolType) {
-    if may_release(pool.max_irql()) {
+    if may_release(|| pool.max_irql()) {
         // SAFETY: the caller's contract, and the IRQL was just checked.
         unsafe { free_checked(block, layout, tag) };
     }
@@ -265,8 +289,7 @@ pub(crate) unsafe fn free(block: NonNull<u8>, layout: Layout, tag: PoolTag, pool
 pub(crate) unsafe fn free_checked(block: NonNull<u8>, layout: Layout, tag: PoolTag) {
     // SAFETY: the caller's contract.
     unsafe { free_uncounted(block, layout, tag) };
-    ALLOCATIONS.fetch_sub(1, Ordering::Relaxed);
-    BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+    count(-1, layout.size());
 }
 
 /// Frees what [`allocate_uncounted`] returned.

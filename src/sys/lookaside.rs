@@ -11,10 +11,12 @@
 //! `ExpInterlockedPushEntrySList`, which the kernel model implements too: the
 //! same code runs on Windows, Wine and the model.
 //!
-//! One deliberate difference with `wdm.h`: the statistics counters are
-//! incremented with atomic instructions (`lock xadd`) where the C code uses
-//! plain increments, because two processors updating them at once is a data
-//! race in Rust. The counters are then exact instead of approximate.
+//! The statistics counters are incremented as `wdm.h` does, with a plain
+//! `inc` (no `lock` prefix): here a relaxed atomic load and a relaxed atomic
+//! store, which compile to the same instruction on x64 and are no data race
+//! when two processors update a counter at once. As in C, such concurrent
+//! updates may lose an increment: the counters are approximate, as the
+//! kernel's own (which adjusts the depth from them) are.
 
 use core::{
     mem::transmute,
@@ -103,13 +105,17 @@ pub unsafe fn ExQueryDepthSList(head: PSLIST_HEADER) -> USHORT {
     (unsafe { AtomicU64::from_ptr(head.cast()) }.load(Relaxed) & 0xFFFF) as USHORT
 }
 
-/// Adds one to a statistics counter.
+/// Adds one to a statistics counter, as `wdm.h`'s plain `++` does (an
+/// increment racing with another processor's may be lost; see the module
+/// documentation).
 ///
 /// # Safety
 /// `counter` points to a live, aligned `ULONG` of a lookaside list.
+#[inline(always)]
 unsafe fn bump(counter: *mut ULONG) {
     // SAFETY: per the contract; the counter is only accessed atomically.
-    unsafe { AtomicU32::from_ptr(counter) }.fetch_add(1, Relaxed);
+    let counter = unsafe { AtomicU32::from_ptr(counter) };
+    counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
 }
 
 /// The allocation fast path: `TotalAllocates++`, pop an entry, and on a miss

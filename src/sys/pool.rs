@@ -39,15 +39,23 @@ pub static EX_ALLOCATE_POOL2: RuntimeRoutine = RuntimeRoutine::new(&EX_ALLOCATE_
 /// when the kernel has it, else `ExAllocatePoolWithTag(legacy, ...)`, zeroing
 /// the block unless `flags` has [`POOL_FLAG_UNINITIALIZED`]. NULL on failure.
 /// `at_passive` says whether the caller runs at PASSIVE_LEVEL, where the
-/// first call looks `ExAllocatePool2` up (see [`RuntimeRoutine::address`]).
+/// first call looks `ExAllocatePool2` up (see [`RuntimeRoutine::address`]);
+/// it is asked only until the export is resolved.
 ///
 /// # Safety
 /// `flags` and `legacy` name the same pool, without `POOL_FLAG_RAISE_ON_FAILURE`
 /// or a must-succeed type; the IRQL is at most the pool's maximum (APC_LEVEL
-/// for paged pool, DISPATCH_LEVEL for non-paged), and `at_passive` is true
+/// for paged pool, DISPATCH_LEVEL for non-paged), and `at_passive` returns true
 /// only at PASSIVE_LEVEL.
-pub unsafe fn allocate_pool(flags: POOL_FLAGS, legacy: POOL_TYPE, size: SIZE_T, tag: ULONG, at_passive: bool) -> PVOID {
-    if let Some(address) = EX_ALLOCATE_POOL2.address(at_passive) {
+#[inline]
+pub unsafe fn allocate_pool(
+    flags: POOL_FLAGS,
+    legacy: POOL_TYPE,
+    size: SIZE_T,
+    tag: ULONG,
+    at_passive: impl FnOnce() -> bool,
+) -> PVOID {
+    if let Some(address) = EX_ALLOCATE_POOL2.address_lazy(at_passive) {
         // SAFETY: the kernel exports `ExAllocatePool2` at this address with the
         // type PFN_EX_ALLOCATE_POOL2 (wdm.h).
         let allocate: PFN_EX_ALLOCATE_POOL2 = unsafe { transmute::<usize, _>(address) };

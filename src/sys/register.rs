@@ -30,6 +30,7 @@ macro_rules! registers {
         /// As for the read; the mapping is writable.
         #[inline]
         pub unsafe fn $write(register: *mut $t, value: $t) {
+            compiler_fence(Ordering::SeqCst);
             // SAFETY: per the contract.
             unsafe { register.write_volatile(value) };
             fast_fence();

@@ -37,12 +37,20 @@ impl RuntimeRoutine {
     /// PASSIVE_LEVEL. With the kernel model the answer is never cached, so
     /// each test can present its own set of exports.
     pub fn address(&self, at_passive: bool) -> Option<usize> {
+        self.address_lazy(|| at_passive)
+    }
+
+    /// [`address`](Self::address), asking `at_passive` only while the
+    /// routine is unresolved: once resolved (present or absent), no IRQL
+    /// read is needed on later calls.
+    #[inline]
+    pub fn address_lazy(&self, at_passive: impl FnOnce() -> bool) -> Option<usize> {
         match self.state.load(Ordering::Acquire) {
             ABSENT => return None,
             UNRESOLVED => {}
             address => return Some(address),
         }
-        if !at_passive {
+        if !at_passive() {
             return None;
         }
         let mut name = UNICODE_STRING {

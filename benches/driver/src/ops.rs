@@ -153,7 +153,7 @@ macro_rules! safe_lookaside {
         #[unsafe(no_mangle)]
         #[inline(never)]
         extern "C" fn $name(_ctx: *mut c_void) -> i32 {
-            match Pin::static_ref(&$list).allocate(Entry([0; 8])) {
+            match Pin::static_ref(&$list).allocate_with(|| Entry([0; 8])) {
                 Ok(entry) => {
                     keep_ptr(&raw const *entry);
                     drop(entry);
@@ -180,7 +180,7 @@ fn raw_pool(flags: sys::POOL_FLAGS, write: bool) -> i32 {
             sys::_POOL_TYPE::NonPagedPoolNx,
             ENTRY_SIZE as sys::SIZE_T,
             TAG.to_u32(),
-            true,
+            || true,
         )
     };
     if block.is_null() {
@@ -613,9 +613,13 @@ impl Bench {
 
     /// Deletes and frees everything (PASSIVE_LEVEL; no entry is out).
     pub fn finish(self) {
-        let _ = Pin::static_ref(&SAFE_NP).delete();
-        let _ = Pin::static_ref(&SAFE_PAGED).delete();
-        let _ = Pin::static_ref(&SAFE_EX).delete();
+        // SAFETY: the measurements are over: every entry was dropped and
+        // no other thread uses the lists.
+        unsafe {
+            let _ = Pin::static_ref(&SAFE_NP).delete();
+            let _ = Pin::static_ref(&SAFE_PAGED).delete();
+            let _ = Pin::static_ref(&SAFE_EX).delete();
+        }
         if self.raw_ex {
             if let Some(routines) = sys::lookaside_list_ex_routines(true) {
                 // SAFETY: initialised in new(), no entry out.

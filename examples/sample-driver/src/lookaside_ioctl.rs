@@ -59,7 +59,8 @@ static EX_STATUS: AtomicI32 = AtomicI32::new(NtStatus::INVALID_DEVICE_STATE.to_r
 pub fn create_lists() -> NtResult<()> {
     Pin::static_ref(&NON_PAGED).init(LookasideConfig::new(TAG))?;
     if let Err(status) = Pin::static_ref(&PAGED).init(LookasideConfig::new(TAG)) {
-        let _ = Pin::static_ref(&NON_PAGED).delete();
+        // SAFETY: DriverEntry: no entry exists yet and no other thread runs.
+        let _ = unsafe { Pin::static_ref(&NON_PAGED).delete() };
         return Err(status);
     }
     let ex = Pin::static_ref(&EX).init(LookasideConfig::new(TAG));
@@ -70,10 +71,15 @@ pub fn create_lists() -> NtResult<()> {
 /// Deletes the lists (from `DriverUnload`); false if one could not be (an
 /// entry still out), which the unload message reports.
 pub fn delete_lists() -> bool {
-    let non_paged = Pin::static_ref(&NON_PAGED).delete();
-    let paged = Pin::static_ref(&PAGED).delete();
+    // SAFETY: DriverUnload: no request is in flight, so no other thread
+    // uses the lists; the driver builds with `lookaside-count`, so a list
+    // with an entry still out refuses (CANNOT_DELETE, reported at unload).
+    let non_paged = unsafe { Pin::static_ref(&NON_PAGED).delete() };
+    // SAFETY: as above.
+    let paged = unsafe { Pin::static_ref(&PAGED).delete() };
     // The LOOKASIDE_LIST_EX exists only where its initialisation succeeded.
-    let ex = Pin::static_ref(&EX).delete();
+    // SAFETY: as above.
+    let ex = unsafe { Pin::static_ref(&EX).delete() };
     non_paged.is_ok() && paged.is_ok() && (ex.is_ok() || ex == Err(NtStatus::INVALID_DEVICE_STATE))
 }
 
@@ -145,7 +151,9 @@ fn abandon(count: u32) -> NtResult<LookasideReply> {
         }
     }
     let stats = list.stats()?;
-    let refused = list.delete() == Err(NtStatus::CANNOT_DELETE);
+    // SAFETY: this thread alone uses the list, which counts its entries (the
+    // driver builds with `lookaside-count`): with entries out it refuses.
+    let refused = unsafe { list.delete() } == Err(NtStatus::CANNOT_DELETE);
     // SAFETY: the entries out were leaked with mem::forget just above and
     // are only freed below, as pool; this thread alone uses the list.
     let abandoned = unsafe { list.delete_abandoning_entries() }?;
