@@ -13,7 +13,7 @@ use crate::{Irql, NtResult, memory::PhysicalAddress, sys};
 /// access safe: lock the pages (an MDL) or use memory that cannot go away.
 /// Under Wine it asks whether the address can be read in the
 /// `winedevice.exe` process; in the kernel model, see
-/// [`Kernel::user_buffer`](crate::model::Kernel::user_buffer).
+/// `model::Kernel::user_buffer`.
 ///
 /// Errors: [`NtStatus::INVALID_LEVEL`](crate::NtStatus::INVALID_LEVEL)
 /// above DISPATCH_LEVEL.

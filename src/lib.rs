@@ -40,7 +40,7 @@
 //! Where it runs: on a Windows target the crate calls the real kernel (built
 //! with the WDK through `wdk-sys`, feature `wdk`, or on Linux with the
 //! checked-in `ddk` bindings); on any other target (or with feature `model`)
-//! it runs against the kernel model, whose [`model::Kernel`] a test creates
+//! it runs against the kernel model, whose `model::Kernel` a test creates
 //! and whose verifier must be clean when the test ends.
 
 #![no_std]

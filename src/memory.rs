@@ -33,7 +33,7 @@
 //! [`ContiguousBuffer::new`] fails with
 //! [`NtStatus::INSUFFICIENT_RESOURCES`] (and `MmFreeContiguousMemory`, which
 //! aborts Wine's driver process, is then never called). The kernel model
-//! simulates physical memory ([`model::PHYSICAL_MEMORY`](crate::model)).
+//! simulates physical memory (`model::PHYSICAL_MEMORY`).
 
 use core::{
     fmt,

@@ -334,7 +334,12 @@ fn several_threads_share_one_list() {
         });
         let stats = list.stats().unwrap();
         let total = (THREADS * ROUNDS * 2) as u32;
-        assert_eq!((stats.total_allocates, stats.total_frees, stats.entries_out), (total, total, 0));
+        // The list's own counters are incremented as wdm.h does, with plain
+        // (not locked) increments: concurrent updates may be lost, never
+        // invented. The crate's count of entries out is exact.
+        assert_eq!(stats.entries_out, 0);
+        assert!(stats.total_allocates <= total && stats.total_frees <= total, "{stats:?}");
+        assert!(stats.total_allocates > 0 && stats.total_frees > 0, "{stats:?}");
         // How often the threads found the list empty depends on how they were
         // scheduled (from 2 to over 400 misses measured here): only "some
         // reuse" holds whatever the schedule...

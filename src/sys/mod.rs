@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `wdk` | Windows target, feature `wdk` | Microsoft's `wdk-sys` (needs the WDK; cannot be built on Linux) |
 //! | `ddk` | Windows target without `wdk` | checked-in bindgen output of mingw-w64's DDK headers (the Linux cross build) |
-//! | `model` | any other target, or feature `model` | the kernel model of [`model`](crate::model), in Rust |
+//! | `model` | any other target, or feature `model` | the kernel model of `wdm_mem::model`, in Rust |
 //!
 //! All three export the same identifiers (those `wdk-sys` generates), so code
 //! above this layer compiles unchanged against each. What `wdk-sys` does not

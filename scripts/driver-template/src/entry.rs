@@ -56,7 +56,8 @@ pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry
         )
     };
     if !NtStatus::from_raw(status).is_success() {
-        let _ = Pin::static_ref(&RECORDS).delete();
+        // SAFETY: DriverEntry runs alone and no entry was handed out yet.
+        let _ = unsafe { Pin::static_ref(&RECORDS).delete() };
         return status;
     }
     let mut link_name = unicode_string(LINK_NAME);
@@ -65,7 +66,8 @@ pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry
     if !NtStatus::from_raw(status).is_success() {
         // SAFETY: `device` was created above and nothing references it yet.
         unsafe { sys::IoDeleteDevice(device) };
-        let _ = Pin::static_ref(&RECORDS).delete();
+        // SAFETY: DriverEntry runs alone and no entry was handed out yet.
+        let _ = unsafe { Pin::static_ref(&RECORDS).delete() };
         return status;
     }
     driver.MajorFunction[sys::IRP_MJ_CREATE as usize] = Some(dispatch_create_close);
@@ -88,7 +90,9 @@ unsafe extern "C" fn driver_unload(driver: *mut DRIVER_OBJECT) {
     // SAFETY: the driver's only device was created in DriverEntry and no IRP
     // is in flight at unload.
     unsafe { sys::IoDeleteDevice((*driver).DeviceObject) };
-    let list_deleted = Pin::static_ref(&RECORDS).delete().is_ok();
+    // SAFETY: DriverUnload runs alone (no request in flight); entries still
+    // out are counted (feature lookaside-count) and make delete refuse.
+    let list_deleted = unsafe { Pin::static_ref(&RECORDS).delete() }.is_ok();
     if list_deleted && pool::stats().allocations == 0 {
         debug_print(c"{{name}}: unload: nothing outstanding");
     } else {
