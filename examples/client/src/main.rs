@@ -30,6 +30,9 @@ mod paging_checks;
 mod protocol;
 mod routines_checks;
 mod section_checks;
+// Not in CHECKS yet (see storm::ioctl_storm): only its host tests run it.
+#[allow(dead_code)]
+mod storm;
 
 use core::fmt;
 use core::mem::size_of;
@@ -57,6 +60,13 @@ pub trait Driver {
     /// host fakes) lets a check accept the answers of either kernel, as long
     /// as they are all that kernel's.
     fn kernel_is_wine(&self) -> Option<bool> {
+        None
+    }
+
+    /// Runs the IOCTL storm ([`storm::run`]) with raw buffer pointers; `None`
+    /// where the handle takes none (the host fakes).
+    #[allow(dead_code)]
+    fn storm(&self) -> Option<storm::Tally> {
         None
     }
 }
@@ -397,6 +407,53 @@ mod device {
             // SAFETY: `mapping` is open and closed once.
             unsafe { CloseHandle(mapping) };
             result
+        }
+
+        fn storm(&self) -> Option<crate::storm::Tally> {
+            use crate::storm::{ARENA, Buffer, fill_input, run};
+            use windows_sys::Win32::System::Memory::{
+                MEM_COMMIT, MEM_RELEASE, MEM_RESERVE, PAGE_NOACCESS, PAGE_READWRITE, VirtualAlloc, VirtualFree,
+                VirtualProtect,
+            };
+            // SAFETY: a fresh private allocation of the arena and one more page.
+            let arena = unsafe { VirtualAlloc(ptr::null(), ARENA + 4096, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE) };
+            if arena.is_null() {
+                return None;
+            }
+            let mut old = 0;
+            // SAFETY: the last page of the allocation above becomes no-access.
+            unsafe { VirtualProtect(arena.cast::<u8>().add(ARENA).cast(), 4096, PAGE_NOACCESS, &mut old) };
+            let tally = run(self, |shape, seed| {
+                // SAFETY: the arena's ARENA read-write bytes, used by nothing else meanwhile.
+                fill_input(unsafe { core::slice::from_raw_parts_mut(arena.cast::<u8>(), ARENA) }, seed);
+                let address = |buffer: Buffer| match buffer {
+                    Buffer::Null => 0,
+                    Buffer::Arena(offset) => arena as usize + offset,
+                    Buffer::Raw(address) => address,
+                };
+                let mut returned = 0u32;
+                // SAFETY: DeviceIoControl itself never touches the buffers in
+                // this process: the kernel copies or probes them, and a bad
+                // pointer or length is an error status. What the driver may
+                // write (METHOD_NEITHER, direct) lies in the arena or is
+                // refused by its probe; nothing else of this process is named.
+                let ok = unsafe {
+                    DeviceIoControl(
+                        self.0,
+                        shape.code,
+                        address(shape.input) as *const _,
+                        shape.input_len,
+                        address(shape.output) as *mut _,
+                        shape.output_len,
+                        &mut returned,
+                        ptr::null_mut(),
+                    )
+                };
+                (ok != 0).then_some(returned as usize)
+            });
+            // SAFETY: the allocation above, released once.
+            unsafe { VirtualFree(arena, 0, MEM_RELEASE) };
+            Some(tally)
         }
 
         fn kernel_is_wine(&self) -> Option<bool> {

@@ -5,12 +5,15 @@
 //! (imports, ABI, its exclusion of DISPATCH_LEVEL code) runs for real.
 //! `IOCTL_PAGING_WRITE` and `IOCTL_PAGING_READ` call
 //! `MmLockPagableDataSection`, an unimplemented stub in Wine 8 that aborts
-//! `winedevice.exe`, the driver's whole process: they are sent only when the
-//! kernel is not Wine's (never in this repository, which has no Windows; the
-//! host tests, `tests/paging.rs`, run the same calls against the kernel model).
-
+//! `winedevice.exe`, the driver's whole process: under Wine the hardened
+//! driver refuses them with `STATUS_NOT_SUPPORTED` (unless built with its
+//! `allow-aborting-routines` feature), and the check sends them to see that
+//! refusal; elsewhere it checks what they do (never in this repository,
+//! which has no Windows; the host tests, `tests/paging.rs`, run the same
+//! calls against the kernel model).
 use crate::protocol::{IOCTL_PAGING_ENTIRE_DRIVER, IOCTL_PAGING_READ, IOCTL_PAGING_WRITE, PagingReply, PagingRequest};
 use crate::{Driver, expect, ioctl};
+use core::mem::size_of;
 
 /// What the lock check stores in the driver's pageable static.
 pub const PAGED_VALUE: u64 = 0x5EED_CAFE_F00D;
@@ -21,7 +24,7 @@ pub const PAGED_VALUE: u64 = 0x5EED_CAFE_F00D;
 /// DISPATCH_LEVEL.
 pub fn paging_locks_unless_wine(driver: &dyn Driver) -> Result<String, String> {
     if driver.kernel_is_wine() == Some(true) {
-        return Ok("not sent under Wine: its MmLockPagableDataSection aborts winedevice.exe".into());
+        return refused_under_wine(driver, &[IOCTL_PAGING_WRITE, IOCTL_PAGING_READ]);
     }
     let request = PagingRequest { value: PAGED_VALUE };
     let written: PagingReply = ioctl(driver, IOCTL_PAGING_WRITE, Some(&request)).map_err(|e| e.to_string())?;
@@ -31,6 +34,26 @@ pub fn paging_locks_unless_wine(driver: &dyn Driver) -> Result<String, String> {
     expect("value_at_dispatch", read.value_at_dispatch, PAGED_VALUE)?;
     expect("handle_was_cached", read.handle_was_cached, 1)?;
     Ok(format!("{PAGED_VALUE:#x} written under the exclusive lock, read back by handle and at DISPATCH_LEVEL"))
+}
+
+/// Win32 `ERROR_NOT_SUPPORTED`: `STATUS_NOT_SUPPORTED` out of `DeviceIoControl`.
+pub const ERROR_NOT_SUPPORTED: u32 = 50;
+
+/// Under Wine the hardened driver refuses the IOCTLs that would reach
+/// `MmLockPagableDataSection` (it aborts winedevice.exe) with
+/// `STATUS_NOT_SUPPORTED`, well-formed or not, unless it was built with its
+/// `allow-aborting-routines` feature (never in this repository's tests).
+pub fn refused_under_wine(driver: &dyn Driver, codes: &[u32]) -> Result<String, String> {
+    let request = PagingRequest { value: PAGED_VALUE };
+    for &code in codes {
+        let input = if code == IOCTL_PAGING_WRITE { crate::as_bytes(&request) } else { &[] };
+        let mut reply = [0u8; size_of::<PagingReply>()];
+        let got = driver.device_io_control(code, input, &mut reply);
+        if got != Err(ERROR_NOT_SUPPORTED) {
+            return Err(format!("IOCTL {code:#x} under Wine: {got:?}, expected win32 error {ERROR_NOT_SUPPORTED}"));
+        }
+    }
+    Ok(format!("{} IOCTLs refused under Wine with STATUS_NOT_SUPPORTED (MmLockPagableDataSection aborts)", codes.len()))
 }
 
 /// The driver makes its whole image pageable, then resets it.
@@ -65,13 +88,14 @@ mod tests {
         assert!(reason.contains("win32 error 1"), "{reason}");
     }
 
-    /// Wine: the lock IOCTLs must not be sent at all (they would abort the
-    /// driver's process), so a refusing driver passes.
-    struct RefusingWine;
+    /// Wine: the hardened driver refuses the lock IOCTLs (they would abort
+    /// the driver's process) with `STATUS_NOT_SUPPORTED`; one that runs
+    /// them fails the check.
+    struct RefusingWine(Result<usize, u32>);
 
     impl Driver for RefusingWine {
         fn device_io_control(&self, _: u32, _: &[u8], _: &mut [u8]) -> Result<usize, u32> {
-            panic!("no IOCTL may be sent");
+            self.0
         }
         fn read_named_section(&self, _: &str, _: usize) -> Result<Vec<u8>, u32> {
             Err(2)
@@ -82,7 +106,13 @@ mod tests {
     }
 
     #[test]
-    fn under_wine_the_lock_ioctls_are_not_sent() {
-        assert!(paging_locks_unless_wine(&RefusingWine).unwrap().contains("not sent under Wine"));
+    fn under_wine_the_lock_ioctls_are_refused() {
+        assert!(paging_locks_unless_wine(&RefusingWine(Err(ERROR_NOT_SUPPORTED))).unwrap().contains("refused"));
+        assert!(paging_locks_unless_wine(&RefusingWine(Ok(32))).is_err());
+        assert!(paging_code_refused(&RefusingWine(Err(ERROR_NOT_SUPPORTED))).is_ok());
+    }
+
+    fn paging_code_refused(driver: &dyn Driver) -> Result<String, String> {
+        crate::routines_checks::paging_code_unless_wine(driver)
     }
 }

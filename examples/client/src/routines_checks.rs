@@ -46,9 +46,13 @@ pub fn routines_statuses(driver: &dyn Driver) -> Result<String, String> {
     }
 }
 
-/// A `pageable_fn!` run at DISPATCH_LEVEL under the `PAGE` code lock; not
-/// sent under Wine (its `MmLockPagableDataSection` aborts winedevice.exe).
+/// A `pageable_fn!` run at DISPATCH_LEVEL under the `PAGE` code lock;
+/// under Wine (its `MmLockPagableDataSection` aborts winedevice.exe) the
+/// driver must refuse it with `STATUS_NOT_SUPPORTED`.
 pub fn paging_code_unless_wine(driver: &dyn Driver) -> Result<String, String> {
+    if driver.kernel_is_wine() == Some(true) {
+        return crate::paging_checks::refused_under_wine(driver, &[IOCTL_PAGING_CODE]);
+    }
     if driver.kernel_is_wine() != Some(false) {
         return Ok("not sent unless the kernel is known not to be Wine's (Wine aborts on the lock)".into());
     }

@@ -20,6 +20,7 @@ pub mod pool_ioctl;
 pub mod protocol;
 pub mod routines_ioctl;
 pub mod section_ioctl;
+pub mod validate;
 
 use core::ptr::null_mut;
 
@@ -46,6 +47,7 @@ pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry
     let driver = unsafe { &mut *driver };
     let _found = pool::resolve_routines(); // at PASSIVE_LEVEL: every later allocation takes one path at any IRQL
     let _pages = wdm_mem::mdl::resolve_routines();
+    validate::detect_kernel();
     // SAFETY: this is DriverEntry, before it returns.
     unsafe { routines_ioctl::read_init_data() };
     if let Err(status) = lookaside_ioctl::create_lists() {
@@ -154,10 +156,13 @@ static IOCTLS: &[(u32, Handler)] = &[
 unsafe extern "C" fn dispatch_device_control(_device: PDEVICE_OBJECT, irp: *mut sys::IRP) -> NTSTATUS {
     // SAFETY: a device-control IRP from the I/O manager.
     let request = unsafe { irp::DeviceControl::from_irp(irp) };
-    let (status, written) = match IOCTLS.iter().find(|(code, _)| *code == request.code()) {
-        Some((_, handler)) => handler(&request),
-        None => (NtStatus::INVALID_DEVICE_REQUEST, 0),
-    };
+    // The whole envelope first: a refused request has done nothing.
+    let (status, written) =
+        match (validate::envelope(&request), IOCTLS.iter().find(|(code, _)| *code == request.code())) {
+            (Err(status), _) => (status, 0),
+            (Ok(()), Some((_, handler))) => validate::reply_bytes(&request, handler(&request)),
+            (Ok(()), None) => (NtStatus::INVALID_DEVICE_REQUEST, 0),
+        };
     // SAFETY: completed exactly once, here.
     unsafe { irp::complete(irp, status, written) }
 }

@@ -84,11 +84,13 @@ pub fn neither_ioctl(request: &DeviceControl) -> (NtStatus, usize) {
 
 /// IOCTL_MDL_PROBE: the IOCTL succeeds; the reply carries the status.
 pub fn probe_ioctl(request: &DeviceControl) -> (NtStatus, usize) {
-    let Some(input) = request.input::<MdlProbeRequest>().filter(|input| input.reserved == 0) else {
+    let Some(input) = request.input::<MdlProbeRequest>() else {
         return (NtStatus::INVALID_PARAMETER, 0);
     };
     let (address, len) = (input.address as usize, input.len as usize);
-    let summed = if input.write != 0 {
+    let summed = if let Err(status) = crate::validate::check_probe(&input) {
+        Err(status)
+    } else if input.write != 0 {
         with_user_buffer::<WriteAccess, _>(address, len, PagePriority::Normal, |range| checksum(range))
     } else {
         with_user_buffer::<ReadAccess, _>(address, len, PagePriority::Normal, |range| checksum(range))

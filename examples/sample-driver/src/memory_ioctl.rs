@@ -38,7 +38,7 @@ pub fn contiguous_ioctl(request: &DeviceControl) -> (NtStatus, usize) {
 
 fn answer(request: &DeviceControl, run: impl FnOnce(&MemoryRequest) -> NtResult<MemoryReply>) -> (NtStatus, usize) {
     let reply = match request.input::<MemoryRequest>() {
-        Some(input) if input.reserved == [0; 3] => run(&input),
+        Some(input) => crate::validate::check_memory(&input).and_then(|()| run(&input)),
         _ => Err(NtStatus::INVALID_PARAMETER),
     };
     match reply {

@@ -30,9 +30,7 @@ pub fn stats_ioctl(request: &DeviceControl) -> (NtStatus, usize) {
 
 /// One allocation of the requested size and alignment, filled and summed.
 pub fn roundtrip(request: &PoolRequest) -> Result<PoolReply, NtStatus> {
-    if request.reserved != [0; 7] {
-        return Err(NtStatus::INVALID_PARAMETER);
-    }
+    crate::validate::check_pool(request)?;
     let size = request.size as usize;
     let align = request.align as usize;
     let mut buffer = PoolBuffer::new(size, align, pool_tag!(b"WmsP"), PoolType::NonPagedNx)?;

@@ -464,3 +464,40 @@ pub const fn page_code_result() -> u64 {
     }
     sum
 }
+
+// The caps of the hardened sample. The driver refuses, before doing anything,
+// every request outside its IOCTL's envelope (the input is exactly the
+// request structure, or nothing; the output holds the reply) or above these
+// caps. Per IOCTL:
+// - IOCTL_POOL_ROUNDTRIP: size 1..=POOL_SIZE_MAX, align 0 or a power of two
+//   <= POOL_ALIGN_MAX, else STATUS_INVALID_PARAMETER (the IOCTL fails);
+// - IOCTL_SECTION_ROUNDTRIP: section_size, view_offset, view_size <=
+//   SECTION_SIZE_MAX, read_only_section 0 or 1, else the reply's status is
+//   STATUS_INVALID_PARAMETER;
+// - IOCTL_MEMORY_NON_CACHED, IOCTL_MEMORY_CONTIGUOUS: size <= MEMORY_SIZE_MAX;
+// - IOCTL_LOOKASIDE_REUSE: count <= LOOKASIDE_MAX_COUNT, rounds <= 16;
+// - IOCTL_MDL_OUT_DIRECT, IOCTL_MDL_IN_DIRECT: the second buffer 1..=MDL_BUFFER_MAX
+//   bytes; IOCTL_MDL_NEITHER: both buffers 1..=MDL_BUFFER_MAX bytes, else
+//   STATUS_INVALID_PARAMETER;
+// - IOCTL_MDL_PROBE: len <= MDL_BUFFER_MAX, write 0 or 1, else the reply's
+//   status is STATUS_INVALID_PARAMETER;
+// - IOCTL_IO_SPACE_READ: len <= IO_SPACE_PAGE (the driver's own page only);
+// - every METHOD_BUFFERED IOCTL: an output buffer of at most
+//   BUFFERED_OUTPUT_MAX bytes, at least its reply (else STATUS_BUFFER_TOO_SMALL);
+// - IOCTL_PAGING_WRITE, IOCTL_PAGING_READ, IOCTL_PAGING_CODE under Wine
+//   (whose MmLockPagableDataSection aborts the driver's process):
+//   STATUS_NOT_SUPPORTED, unless the driver is built with the
+//   `allow-aborting-routines` feature.
+
+/// The largest [`PoolRequest::size`].
+pub const POOL_SIZE_MAX: u32 = 64 * 1024;
+/// The largest [`PoolRequest::align`] (a page).
+pub const POOL_ALIGN_MAX: u32 = 4096;
+/// The largest section size, view offset and view size of [`IOCTL_SECTION_ROUNDTRIP`].
+pub const SECTION_SIZE_MAX: u64 = 1 << 20;
+/// The largest [`MemoryRequest::size`].
+pub const MEMORY_SIZE_MAX: u32 = 64 * 1024;
+/// The largest caller data buffer of the MDL IOCTLs (and [`MdlProbeRequest::len`]).
+pub const MDL_BUFFER_MAX: usize = 64 * 1024;
+/// The largest output buffer of a METHOD_BUFFERED IOCTL.
+pub const BUFFERED_OUTPUT_MAX: usize = 4096;

@@ -33,11 +33,9 @@ pub fn roundtrip_ioctl(request: &DeviceControl) -> (NtStatus, usize) {
     let Some(input) = request.input::<SectionRequest>() else {
         return (NtStatus::INVALID_PARAMETER, 0);
     };
-    if input.reserved != [0; 3] {
-        return (NtStatus::INVALID_PARAMETER, 0);
-    }
-    let reply =
-        roundtrip(&input).unwrap_or_else(|status| SectionReply { status: status.to_raw(), ..SectionReply::default() });
+    let reply = crate::validate::check_section(&input)
+        .and_then(|()| roundtrip(&input))
+        .unwrap_or_else(|status| SectionReply { status: status.to_raw(), ..SectionReply::default() });
     request.reply(&reply)
 }
 
