@@ -98,30 +98,7 @@ if ((build)); then
 fi
 [[ -f $BENCH_SYS && -f $CHECKED_SYS && -f $BENCH_MAP ]] || fail "$BENCH_SYS is missing: run without --no-build"
 
-server_started=0
-service_created=0
-service_started=0
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if ((server_started)); then
-    STEP_TIMEOUT=30
-    if ((service_started)); then
-      wine sc stop "$BENCH_SERVICE" >/dev/null 2>>"$LOG" || true
-    fi
-    if ((service_created)); then
-      wine sc delete "$BENCH_SERVICE" >/dev/null 2>>"$LOG" || true
-    fi
-    stop_server
-  fi
-  if ((rc != 0)); then
-    echo "bench: FAILED (exit $rc); last lines of $LOG:" >&2
-    tail -n 30 "$LOG" | sed 's/^/    /' >&2 || true
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+wine_session bench "$BENCH_SERVICE"
 
 : >"$LOG"
 # From here on, this shell and every process it starts run on one CPU.

@@ -91,32 +91,7 @@ elapsed() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.1f s", b - a }'; 
 T_START=$(seconds)
 say() { echo "$name: $*"; }
 
-server_started=0
-service_created=0
-service_started=0
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if ((server_started)); then
-    STEP_TIMEOUT=30
-    if ((service_started)); then
-      wine sc stop "$service" >/dev/null 2>>"$LOG" || true
-    fi
-    if ((service_created)); then
-      wine sc delete "$service" >/dev/null 2>>"$LOG" || true
-    fi
-    # Kills only the wineserver of our private prefix (and its processes).
-    stop_server
-  fi
-  if ((rc != 0)); then
-    echo "$name: FAILED (exit $rc); last lines of $LOG:" >&2
-    tail -n 40 "$LOG" | sed 's/^/    /' >&2 || true
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+wine_session "$name" "$service"
 
 fail() { echo "$name: $*" >&2; exit 1; }
 

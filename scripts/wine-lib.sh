@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# The Wine session helpers shared by scripts/wine-e2e.sh (the sample) and
-# scripts/bench.sh (the bench driver): the private prefix, the wine and
-# wineserver wrappers, service-state polling. Meant to be `source`d after
+# The Wine session helpers shared by scripts/driver-run.sh (any driver, the
+# sample through scripts/wine-e2e.sh) and scripts/bench.sh (the bench
+# driver): the private prefix, the wine and wineserver wrappers, the
+# session's exit trap, service-state polling. Meant to be `source`d after
 # scripts/env.sh; defines functions and exports the Wine environment only.
 #
 # The caller sets LOG (the debug log: stderr of every wine process, hence the
@@ -28,6 +29,38 @@ server() { "$WINESERVER" "$@" 9>&- >>"$LOG" 2>&1; }
 stop_server() {
   server -k || true
   timeout 30 "$WINESERVER" -w 9>&- >>"$LOG" 2>&1 || true
+}
+
+# The exit trap of a Wine session, for a script driving the service named
+# $1 (`name` in its messages): `wine_session NAME SERVICE` installs it. At
+# exit the service is stopped and deleted if this script started or created
+# it (service_started, service_created), the private server is stopped
+# (kills only the wineserver of this prefix and its processes), and on
+# failure the last lines of $LOG are printed.
+wine_session() {
+  SESSION_NAME=$1 SESSION_SERVICE=$2
+  server_started=0 service_created=0 service_started=0
+  trap wine_session_end EXIT
+  trap 'exit 130' INT TERM
+}
+wine_session_end() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if ((server_started)); then
+    STEP_TIMEOUT=30
+    if ((service_started)); then
+      wine sc stop "$SESSION_SERVICE" >/dev/null 2>>"$LOG" || true
+    fi
+    if ((service_created)); then
+      wine sc delete "$SESSION_SERVICE" >/dev/null 2>>"$LOG" || true
+    fi
+    stop_server
+  fi
+  if ((rc != 0)); then
+    echo "$SESSION_NAME: FAILED (exit $rc); last lines of $LOG:" >&2
+    tail -n 40 "$LOG" | sed 's/^/    /' >&2 || true
+  fi
+  exit "$rc"
 }
 
 # Runs a wine program; its stdout goes to $STEP_OUT (and is echoed), its stderr
