@@ -100,6 +100,15 @@ fn the_shim_returns_an_error_status_for_every_exception_and_faulting_copy() {
     ];
     for (raised, expected) in probes {
         assert_eq!(status(&output, &format!("probe-{raised:08x} ")), expected, "raised {raised:#x}:\n{output}");
+        // MmMapLockedPagesSpecifyCache(UserMode) raises on failure: caught
+        // the same way, and the out-address stays NULL.
+        let map = format!("map-{raised:08x} {expected:08x} null");
+        assert!(output.contains(&map), "{map}:\n{output}");
+    }
+    // ProbeForRead/ProbeForWrite run under the copy's __try: their
+    // misalignment warning comes back as the error twin, nothing copied.
+    for case in ["from-misaligned ", "to-misaligned "] {
+        assert_eq!(status(&output, case), 0xC000_02C5, "{case}:\n{output}");
     }
     assert_eq!(status(&output, "copy-from "), 0, "{output}");
     assert!(output.contains("copied abcdef"), "{output}");

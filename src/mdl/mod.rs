@@ -3,7 +3,9 @@
 //! SEH; [`NonPagedMdl`], `MmBuildMdlForNonPagedPool`), map them into system
 //! space ([`SystemMapping`], `MmGetSystemAddressForMdlSafe`), and the I/O
 //! manager's MDL of a direct-I/O request ([`IrpMdl`]), and MDLs of fresh
-//! pages ([`PagesMdl`], `MmAllocatePagesForMdlEx`).
+//! pages ([`PagesMdl`], `MmAllocatePagesForMdlEx`), which can be mapped into
+//! an application's user space ([`UserMapping`]; the rules for sharing
+//! driver memory with an application are in [`user_mapping`]).
 //!
 //! The states are types: an [`Mdl`] is unlocked and has no `map`;
 //! [`Mdl::lock`] consumes it and returns a [`LockedMdl`] or the status of the
@@ -44,6 +46,7 @@ mod irp;
 mod locked;
 mod mapping;
 mod pages;
+pub mod user_mapping;
 
 use core::{marker::PhantomData, ptr::NonNull};
 
@@ -51,6 +54,7 @@ pub use irp::IrpMdl;
 pub use locked::{LockedMdl, NonPagedMdl, with_user_buffer};
 pub use mapping::SystemMapping;
 pub use pages::{PageFlags, PageRequest, PagesMdl, resolve_routines};
+pub use user_mapping::UserMapping;
 
 use crate::{Irql, NtResult, NtStatus, sys};
 

@@ -2,7 +2,7 @@
 //! the modern way to get pages for DMA or for sharing, freed on drop with
 //! `MmFreePagesFromMdl` and then `ExFreePool` of the MDL, in that order.
 
-use core::ptr::NonNull;
+use core::{cell::Cell, ptr::NonNull};
 
 use super::{KernelBuffer, PagePriority, SystemMapping, WriteAccess, mapping::Owner};
 use crate::{
@@ -141,12 +141,17 @@ impl PageRequest {
 /// `mdl` is the MDL `MmAllocatePagesForMdlEx` returned, with a non-zero
 /// `ByteCount`, its pages allocated and resident until `Drop`, which calls
 /// `free_pages` (the kernel's `MmFreePagesFromMdl`) and then `ExFreePool`
-/// on it exactly once. `cache` is the pages' cache type.
+/// on it exactly once, unless `user_mappings` is not 0: then both are
+/// leaked (a process still sees the pages). `cache` is the pages' cache
+/// type.
 pub struct PagesMdl {
-    mdl: NonNull<sys::MDL>,
+    pub(super) mdl: NonNull<sys::MDL>,
     free_pages: sys::PFN_MM_FREE_PAGES_FROM_MDL,
     requested: usize,
-    cache: CacheType,
+    pub(super) cache: CacheType,
+    /// The live [`UserMapping`](super::UserMapping)s of the pages (and those
+    /// leaked: never uncounted).
+    pub(super) user_mappings: Cell<usize>,
 }
 
 // SAFETY: the MDL and its pages are system memory, valid in every thread and
@@ -195,7 +200,8 @@ impl PagesMdl {
         let mdl = NonNull::new(mdl).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
         // INVARIANT: the MDL and pages the kernel just allocated, owned here;
         // an empty one is released by the drop.
-        let pages = PagesMdl { mdl, free_pages, requested: request.bytes, cache: request.cache };
+        let pages =
+            PagesMdl { mdl, free_pages, requested: request.bytes, cache: request.cache, user_mappings: Cell::new(0) };
         if pages.is_empty() {
             return Err(NtStatus::INSUFFICIENT_RESOURCES);
         }
@@ -218,6 +224,14 @@ impl PagesMdl {
     /// Any.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The kernel's MDL, for routines this crate does not wrap.
+    ///
+    /// # IRQL
+    /// Any: no kernel call.
+    pub fn as_raw(&self) -> *mut sys::MDL {
+        self.mdl.as_ptr()
     }
 
     /// The bytes asked for.
@@ -246,6 +260,8 @@ impl PagesMdl {
     /// Errors: [`NtStatus::NOT_SUPPORTED`] for pages that are not cached
     /// (the system mapping is cached: mapping the pages with another cache
     /// type than theirs is a conflict the processor does not resolve);
+    /// [`NtStatus::INVALID_DEVICE_STATE`] while a [`UserMapping`](super::UserMapping)
+    /// of the pages was leaked (a process can write them: no slice of them);
     /// [`NtStatus::INSUFFICIENT_RESOURCES`] for NULL;
     /// [`NtStatus::INVALID_LEVEL`] above DISPATCH_LEVEL.
     ///
@@ -254,6 +270,9 @@ impl PagesMdl {
     pub fn map(&mut self, priority: PagePriority) -> NtResult<SystemMapping<'_, KernelBuffer, WriteAccess>> {
         if self.cache != CacheType::Cached {
             return Err(NtStatus::NOT_SUPPORTED);
+        }
+        if self.user_mappings.get() != 0 {
+            return Err(NtStatus::INVALID_DEVICE_STATE);
         }
         // SAFETY: the pages are locked and resident while `self` lives
         // (invariant), this driver's, and mapped by this value only (it
@@ -292,12 +311,17 @@ impl Drop for PagesMdl {
     /// `MmFreePagesFromMdl`, then `ExFreePool` of the MDL. Above
     /// DISPATCH_LEVEL both are leaked (neither may be called there); the
     /// model reports the leak at unload.
+    ///
+    /// Pages a leaked [`UserMapping`](super::UserMapping) still maps into a
+    /// process are leaked with their MDL: freeing them would hand the
+    /// process pages the system reuses.
     fn drop(&mut self) {
-        if Irql::ensure_at_most(Irql::DISPATCH).is_err() {
+        if Irql::ensure_at_most(Irql::DISPATCH).is_err() || self.user_mappings.get() != 0 {
             return;
         }
         // SAFETY: the live MDL of MmAllocatePagesForMdlEx (invariant), not
-        // mapped (a mapping borrows `self`), its pages freed once, here.
+        // mapped (a system mapping borrows `self`; no user mapping is
+        // counted), its pages freed once, here.
         unsafe { (self.free_pages)(self.mdl.as_ptr()) };
         // SAFETY: the MDL itself, allocated by MmAllocatePagesForMdlEx, freed
         // with ExFreePool (as the DDI reference says) once, after its pages.

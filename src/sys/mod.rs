@@ -86,6 +86,7 @@ mod pool;
 mod routine;
 mod section;
 mod user_copy;
+mod user_memory;
 pub use io_space::{MM_MAP_IO_SPACE_EX, PFN_MM_MAP_IO_SPACE_EX, map_io_space};
 pub use irp::{IoGetCurrentIrpStackLocation, debug_print, set_io_status};
 pub use lookaside::{
@@ -128,3 +129,8 @@ pub use section::{
 };
 #[cfg(not(wdm_provider = "model"))]
 pub use user_copy::{copy_from_user, copy_to_user};
+#[cfg(not(wdm_provider = "model"))]
+pub use user_memory::map_locked_pages_user;
+pub use user_memory::{
+    MM_SECURE_VIRTUAL_MEMORY, MM_UNSECURE_VIRTUAL_MEMORY, PFN_MM_SECURE_VIRTUAL_MEMORY, PFN_MM_UNSECURE_VIRTUAL_MEMORY,
+};

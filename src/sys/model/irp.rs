@@ -56,6 +56,22 @@ impl DeviceControlIrp {
         DeviceControlIrp { irp, stack, buffer }
     }
 
+    /// A METHOD_NEITHER request as the I/O manager passes it: the caller's
+    /// own addresses, unchecked (`Type3InputBuffer`, `Irp->UserBuffer`),
+    /// no system buffer. `code` should have METHOD_NEITHER (3) in its low
+    /// bits.
+    pub fn neither(code: u32, input: usize, input_len: usize, output: usize, output_len: usize) -> DeviceControlIrp {
+        let mut irp = DeviceControlIrp::buffered(code, &[], 0);
+        // SAFETY: the DeviceIoControl member is the one `buffered` wrote
+        // (plain data: every field initialised).
+        let parameters = unsafe { &mut irp.stack.Parameters.DeviceIoControl };
+        parameters.InputBufferLength = input_len as u32;
+        parameters.OutputBufferLength = output_len as u32;
+        parameters.Type3InputBuffer = input as *mut core::ffi::c_void;
+        irp.irp.UserBuffer = output as *mut core::ffi::c_void;
+        irp
+    }
+
     /// The IRP, for the driver's dispatch routine.
     pub fn as_ptr(&self) -> *mut IRP {
         (&raw const *self.irp).cast_mut()

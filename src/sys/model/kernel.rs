@@ -20,6 +20,7 @@ use super::{
     paging::{self, PageableSection, PagingState},
     pool::{PoolState, PoolUsage},
     section::ObjectState,
+    secure::SecureState,
     verifier::{BugCheck, Report, Violation},
 };
 use crate::Irql;
@@ -35,9 +36,13 @@ pub(super) struct State {
     pub(super) mdl: MdlState,
     pub(super) mdl_pages: MdlPagesState,
     pub(super) io_space: IoSpaceState,
+    pub(super) secure: SecureState,
     pub(super) faults: Faults,
     pub(super) violations: Vec<Violation>,
     pub(super) missing_exports: Vec<String>,
+    /// Whether `MmGetSystemRoutineAddress` finds `wine_ntoskrnl_main_loop`
+    /// ([`Kernel::act_as_wine`]).
+    pub(super) wine: bool,
     /// Whether `INIT` data is discarded (the first `INIT` token ended).
     pub(super) init_discarded: bool,
 }
@@ -176,6 +181,13 @@ impl Kernel {
         self.handle.state().missing_exports.push(routine.to_string());
     }
 
+    /// Makes `MmGetSystemRoutineAddress` find `wine_ntoskrnl_main_loop`, the
+    /// export by which drivers (and this crate) recognise Wine's kernel, so
+    /// that the paths the crate takes under Wine run under `cargo test`.
+    pub fn act_as_wine(&self) {
+        self.handle.state().wine = true;
+    }
+
     /// Creates (or replaces) the file `path` of the model's file system, as
     /// `ZwCreateFile` names it (e.g. `\??\C:\data.bin`, case-insensitive).
     ///
@@ -242,11 +254,13 @@ impl Kernel {
         state.pool.report_leaks(&mut state.violations);
         state.objects.report_leaks(&mut state.violations);
         state.paging.report_leaks(&mut state.violations);
+        state.mdl.report_user_mappings(&mut state.violations);
         for mdl in state.mdl_pages.report_leaks(&mut state.violations) {
             state.mdl.forget_pages_mdl(mdl, &mut state.violations);
         }
         state.mdl.report_leaks(&mut state.violations);
         state.io_space.report_leaks(&mut state.violations);
+        state.secure.report_held(None, &mut state.violations);
         Report { violations: std::mem::take(&mut state.violations) }
     }
 }

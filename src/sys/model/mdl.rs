@@ -64,6 +64,15 @@ pub const MDL_BAD_UNMAP: u64 = 0x1_0502;
 /// ... for a call the model does not implement: a user-mode mapping of an
 /// MDL (parameter 2: the MDL).
 pub const MDL_NOT_MODELLED: u64 = 0x1_0503;
+/// ... for `MmUnmapLockedPages` of a user-space mapping outside the process
+/// it was mapped into (parameter 2: the address, parameter 3: the mapping's
+/// process id, parameter 4: the current one): the address names other
+/// memory there, or nothing. The mapping stays.
+pub const MDL_USER_UNMAP_WRONG_PROCESS: u64 = 0x1_0508;
+/// ... for a user-space mapping of an MDL still mapped at unload
+/// (parameter 2: the address, parameter 3: the MDL, parameter 4: the
+/// process id).
+pub const MDL_USER_MAPPING_LEAKED: u64 = 0x1_0509;
 
 const PAGE: usize = PAGE_SIZE as usize;
 
@@ -133,8 +142,20 @@ struct SystemMapping {
     writable: bool,
 }
 
+/// A mapping of an MDL's pages into a process's user space
+/// (`MmMapLockedPagesSpecifyCache(UserMode)`): the process sees them at the
+/// pages' own host address (the model's "physical" pages of an MDL of fresh
+/// pages), readable and writable, until the driver unmaps them.
+struct UserMapping {
+    mdl: usize,
+    process: u64,
+    len: usize,
+}
+
 /// The MDLs, user buffers and system mappings of one session.
 pub(super) struct MdlState {
+    /// User-space mappings by address.
+    user_mappings: HashMap<usize, UserMapping>,
     regions: BTreeMap<usize, Region>,
     /// Live MDLs: their allocation and the pages their PFN array has room for.
     mdls: HashMap<usize, (Layout, usize)>,
@@ -151,6 +172,7 @@ pub(super) struct MdlState {
 impl Default for MdlState {
     fn default() -> Self {
         MdlState {
+            user_mappings: HashMap::new(),
             regions: BTreeMap::new(),
             mdls: HashMap::new(),
             freed: HashSet::new(),
@@ -318,6 +340,13 @@ impl MdlState {
     /// the MDLs still locked in it, with their page counts, which Windows
     /// reports with 0x76 PROCESS_HAS_LOCKED_PAGES.
     pub(super) fn process_exited(&mut self, process: u64) -> Vec<(usize, usize)> {
+        let mut mapped: Vec<(usize, usize)> = self
+            .user_mappings
+            .iter()
+            .filter(|(_, m)| m.process == process)
+            .map(|(_, m)| (m.mdl, crate::sys::ADDRESS_AND_SIZE_TO_SPAN_PAGES(0, m.len)))
+            .collect();
+        self.user_mappings.retain(|_, m| m.process != process);
         let bases: Vec<usize> =
             self.regions.iter().filter(|(_, r)| r.owner == process && r.live).map(|(&base, _)| base).collect();
         for base in bases {
@@ -330,6 +359,7 @@ impl MdlState {
             // SAFETY: a locked MDL is live (freeing forgets it): readable header.
             .map(|(&mdl, _)| (mdl, unsafe { header_summary(mdl as *const MDL) }.2))
             .collect();
+        locked.append(&mut mapped);
         locked.sort_unstable();
         locked
     }
@@ -399,8 +429,40 @@ impl MdlState {
         true
     }
 
+    /// Maps `len` bytes of host pages at `pages` (the pages of `mdl`) into
+    /// `process`'s user space: their address there.
+    pub(super) fn map_user(&mut self, mdl: usize, pages: usize, len: usize, process: u64) -> usize {
+        self.user_mappings.insert(pages, UserMapping { mdl, process, len });
+        pages
+    }
+
+    /// Whether `mdl` has a user-space mapping in any process.
+    pub(super) fn is_user_mapped(&self, mdl: usize) -> bool {
+        self.user_mappings.values().any(|m| m.mdl == mdl)
+    }
+
+    /// The process of the user-space mapping at `address` of `mdl`, if any.
+    pub(super) fn user_mapping_process(&self, address: usize, mdl: usize) -> Option<u64> {
+        self.user_mappings.get(&address).filter(|m| m.mdl == mdl).map(|m| m.process)
+    }
+
+    /// Removes the user-space mapping at `address`.
+    pub(super) fn unmap_user(&mut self, address: usize) {
+        self.user_mappings.remove(&address);
+    }
+
+    /// Whether the page at `page` lies in a user-space mapping (`Some`), and
+    /// if so whether `process` reaches it (it is that mapping's process).
+    pub(super) fn user_mapping_allows(&self, process: u64, page: usize) -> Option<bool> {
+        self.user_mappings
+            .iter()
+            .find(|&(&base, m)| (base / PAGE * PAGE..base + m.len).contains(&page))
+            .map(|(_, m)| m.process == process)
+    }
+
     /// Removes every system mapping of `mdl`.
     pub(super) fn unmap_all(&mut self, mdl: usize) {
+        self.user_mappings.retain(|_, m| m.mdl != mdl);
         let addresses: Vec<usize> =
             self.mappings.iter().filter(|(_, mapping)| mapping.mdl == mdl).map(|(&address, _)| address).collect();
         for address in addresses {
@@ -427,6 +489,23 @@ impl MdlState {
     /// accessible now (not `PAGE_NOACCESS`).
     pub(super) fn is_user_accessible(&self, address: usize) -> bool {
         self.buffer_allows(super::process::current(), address, false) == Some(true)
+    }
+
+    /// At unload, first: 0xC4/[`MDL_USER_MAPPING_LEAKED`] for each
+    /// user-space mapping left (forgotten once reported).
+    pub(super) fn report_user_mappings(&mut self, violations: &mut Vec<Violation>) {
+        let mut mapped: Vec<(usize, UserMapping)> = self.user_mappings.drain().collect();
+        mapped.sort_unstable_by_key(|&(address, _)| address);
+        for (address, m) in mapped {
+            violations.push(violation(
+                MDL_USER_MAPPING_LEAKED,
+                [address as u64, m.mdl as u64, m.process],
+                format!(
+                    "user-space mapping {address:#x} of MDL {:#x} in process {:#x} never unmapped",
+                    m.mdl, m.process
+                ),
+            ));
+        }
     }
 
     /// At unload: 0xC4/[`MDL_LEAKED`] for each MDL still allocated, and

@@ -22,6 +22,7 @@ mod paging;
 mod pool;
 mod process;
 mod section;
+mod secure;
 mod verifier;
 
 pub use faults::{Call, Fault};
@@ -36,10 +37,14 @@ pub use lookaside::{
     LOOKASIDE_ENTRY_POISON, LOOKASIDE_FREED_WHILE_LINKED, LOOKASIDE_PAGED_STRUCTURE, LOOKASIDE_USED_AFTER_DELETE,
     LOOKASIDE_WRONG_LIST,
 };
-pub use mdl::{MDL_BAD_UNMAP, MDL_LEAKED, MDL_NOT_MODELLED, UserProtection, UserRange};
+pub use mdl::{
+    MDL_BAD_UNMAP, MDL_LEAKED, MDL_NOT_MODELLED, MDL_USER_MAPPING_LEAKED, MDL_USER_UNMAP_WRONG_PROCESS, UserProtection,
+    UserRange,
+};
 pub use mdl_pages::{MDL_PAGES_BAD_FREE, MDL_PAGES_FREED_OUT_OF_ORDER, MDL_PAGES_IO_FREE_MDL, MDL_PAGES_LEAKED};
 pub use memory::{MEMORY_BAD_FREE, MEMORY_LEAKED, PHYSICAL_MEMORY};
 pub use paging::PageableSection;
 pub use pool::{FREED_POOL_POISON, LARGEST_BLOCK, PoolBlock, PoolUsage, QUARANTINE};
 pub use process::UserProcess;
+pub use secure::{SECURE_BAD_HANDLE, SECURE_LEAKED, SECURE_WRONG_PROCESS};
 pub use verifier::{BugCheck, Report, Violation};

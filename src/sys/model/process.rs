@@ -68,7 +68,11 @@ pub(super) fn check_user_access(
     let page_size = crate::sys::PAGE_SIZE as usize;
     let first = address / page_size * page_size;
     let valid = (first..end).step_by(page_size).all(|page| {
-        state.mdl.buffer_allows(process, page, write).or_else(|| state.objects.view_allows(process, page, write))
+        state
+            .mdl
+            .buffer_allows(process, page, write)
+            .or_else(|| state.objects.view_allows(process, page, write))
+            .or_else(|| state.mdl.user_mapping_allows(process, page))
             == Some(true)
     });
     if valid { Ok(()) } else { Err(NtStatus::ACCESS_VIOLATION) }
@@ -202,7 +206,11 @@ impl UserProcess {
 
     /// The process exits: the kernel unmaps its views (the driver's views
     /// of it then answer errors) and frees its user buffers, and no thread
-    /// runs in it again. Pages of it still locked by an MDL are 0x76
+    /// runs in it again. A secure handle still held on its memory is a leak
+    /// (the model's `SECURE_LEAKED`). Pages of it still locked by an MDL, and
+    /// MDL pages still mapped into it (`MmMapLockedPagesSpecifyCache` in
+    /// user mode, not unmapped: the mapping charges the process locked
+    /// pages), are 0x76
     /// PROCESS_HAS_LOCKED_PAGES (parameter 2: the process, parameter 3: the
     /// pages), as on Windows, whose process delete finds them; the pages
     /// stay locked, and their system mappings valid, until the driver
@@ -211,11 +219,15 @@ impl UserProcess {
         with_state(|state| {
             state.objects.processes.exited.insert(self.id);
             state.objects.process_exited(self.id);
+            state.secure.report_held(Some(self.id), &mut state.violations);
             for (mdl, pages) in state.mdl.process_exited(self.id) {
                 state.violation(
                     BugCheck::PROCESS_HAS_LOCKED_PAGES,
                     [0, ProcessTable::pointer(self.id) as u64, pages as u64, 0],
-                    std::format!("process {:#x} exited with the {pages} page(s) of MDL {mdl:#x} still locked", self.id),
+                    std::format!(
+                        "process {:#x} exited with the {pages} page(s) of MDL {mdl:#x} still locked or mapped",
+                        self.id
+                    ),
                 );
             }
         });

@@ -6,14 +6,18 @@
  * - wdm_mem_probe_and_lock_pages: MmProbeAndLockPages, which reports a bad
  *   address by raising (STATUS_ACCESS_VIOLATION, ...). Declared in
  *   src/sys/mdl.rs.
- * - wdm_mem_copy_from_user / wdm_mem_copy_to_user: a copy from or to user
- *   memory (a section view mapped into a process), which the process can
- *   unmap or reprotect at any moment: a touch of such a page raises
+ * - wdm_mem_copy_from_user / wdm_mem_copy_to_user: ProbeForRead /
+ *   ProbeForWrite of a user range and the copy from or to it, in one __try
+ *   (wdm_mem_copy_user, one body for both). User memory (a METHOD_NEITHER
+ *   buffer, a section view mapped into a process) can be unmapped or
+ *   reprotected by its process at any moment: a touch of such a page raises
  *   STATUS_ACCESS_VIOLATION (STATUS_IN_PAGE_ERROR for a file whose read
  *   fails, STATUS_GUARD_PAGE_VIOLATION for a guard page). Declared in
  *   src/sys/user_copy.rs. The copy is `rep movsb` in a small C function
- *   called under the __try (wdm_mem_movsb, below). After an exception, a prefix of the bytes may
- *   have been copied.
+ *   called under the __try (wdm_mem_movsb, below). After an exception, a
+ *   prefix of the bytes may have been copied.
+ * - wdm_mem_map_locked_pages_user: MmMapLockedPagesSpecifyCache in UserMode,
+ *   which raises on failure. Declared in src/sys/user_mapping.rs.
  *
  * No Rust code runs under a __try: no Drop can be skipped by the unwind.
  *
@@ -77,24 +81,55 @@ NTSTATUS wdm_mem_probe_and_lock_pages(PMDL Mdl, KPROCESSOR_MODE AccessMode, LOCK
     return STATUS_SUCCESS;
 }
 
-NTSTATUS wdm_mem_copy_from_user(PVOID Destination, const VOID *UserSource, SIZE_T Length)
+/* The one copy of user memory under SEH, for both directions: ProbeForRead
+ * or ProbeForWrite of the user range (which raise STATUS_ACCESS_VIOLATION for
+ * a range that wraps or ends above MmUserProbeAddress, and
+ * STATUS_DATATYPE_MISALIGNMENT for a misaligned one; ProbeForWrite also
+ * touches every page for writing), then the copy, inside ONE __try: the range
+ * checked is the range copied, and whatever either raises comes back as an
+ * error status. */
+static NTSTATUS wdm_mem_copy_user(PVOID Destination, const VOID *Source, SIZE_T Length, ULONG Alignment, BOOLEAN ToUser)
 {
     NTSTATUS code = STATUS_SUCCESS;
     __try {
-        wdm_mem_movsb(Destination, UserSource, Length);
+        if (ToUser)
+            ProbeForWrite(Destination, Length, Alignment);
+        else
+            ProbeForRead((PVOID)Source, Length, Alignment);
+        wdm_mem_movsb(Destination, Source, Length);
     } __except (WDM_MEM_CATCH(code)) {
         return wdm_mem_exception_status(code);
     }
     return STATUS_SUCCESS;
 }
 
-NTSTATUS wdm_mem_copy_to_user(PVOID UserDestination, const VOID *Source, SIZE_T Length)
+NTSTATUS wdm_mem_copy_from_user(PVOID Destination, const VOID *UserSource, SIZE_T Length, ULONG Alignment)
+{
+    return wdm_mem_copy_user(Destination, UserSource, Length, Alignment, FALSE);
+}
+
+NTSTATUS wdm_mem_copy_to_user(PVOID UserDestination, const VOID *Source, SIZE_T Length, ULONG Alignment)
+{
+    return wdm_mem_copy_user(UserDestination, Source, Length, Alignment, TRUE);
+}
+
+/* MmMapLockedPagesSpecifyCache(Mdl, UserMode, ...): maps locked pages into the
+ * current process's user space; with UserMode the routine reports failure by
+ * raising (not by NULL), so it runs here. *Base receives the user address on
+ * success and NULL otherwise; a NULL return without an exception (Wine's stub)
+ * is STATUS_INSUFFICIENT_RESOURCES. Declared in src/sys/user_mapping.rs. */
+NTSTATUS wdm_mem_map_locked_pages_user(PMDL Mdl, MEMORY_CACHING_TYPE CacheType, ULONG Priority, PVOID *Base)
 {
     NTSTATUS code = STATUS_SUCCESS;
+    PVOID mapped = NULL;
+    *Base = NULL;
     __try {
-        wdm_mem_movsb(UserDestination, Source, Length);
+        mapped = MmMapLockedPagesSpecifyCache(Mdl, UserMode, CacheType, NULL, FALSE, Priority);
     } __except (WDM_MEM_CATCH(code)) {
         return wdm_mem_exception_status(code);
     }
+    if (mapped == NULL)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    *Base = mapped;
     return STATUS_SUCCESS;
 }

@@ -10,7 +10,10 @@ use super::{
     super::{
         irql,
         kernel::{State, with_state},
-        mdl::{Access, MDL_BAD_UNMAP, MDL_NOT_MODELLED, describe_flags, header_summary, on_current_stack, violation},
+        mdl::{
+            Access, MDL_BAD_UNMAP, MDL_NOT_MODELLED, MDL_USER_UNMAP_WRONG_PROCESS, describe_flags, header_summary,
+            on_current_stack, violation,
+        },
         process,
         verifier::BugCheck,
     },
@@ -365,7 +368,8 @@ pub unsafe extern "system" fn MmBuildMdlForNonPagedPool(mdl: PMDLX) {
     });
 }
 
-/// `MmMapLockedPagesSpecifyCache` in kernel mode (user-mode mappings are not
+/// `MmMapLockedPagesSpecifyCache` in kernel mode, and in user mode for an
+/// MDL of fresh pages (see `map_user`; for other MDLs user mode is not
 /// modelled). The checks are Driver Verifier's: above DISPATCH_LEVEL 0x76,
 /// `BugCheckOnFailure` 0x82, an MDL already mapped 0xB2, one neither locked
 /// nor built for non-paged pool 0xB3. NULL for them, an invalid cache type,
@@ -383,6 +387,22 @@ pub unsafe extern "system" fn MmMapLockedPagesSpecifyCache(
     bug_check_on_failure: ULONG,
     priority: MM_PAGE_PRIORITY,
 ) -> PVOID {
+    if i32::from(mode) == _MODE::UserMode {
+        // SAFETY: per the contract.
+        return match unsafe { map_user(mdl, cache, priority) } {
+            Ok(base) => base as PVOID,
+            Err(code) => {
+                with_state(|state| {
+                    state.violation(
+                        BugCheck::KMODE_EXCEPTION_NOT_HANDLED,
+                        [code.to_raw() as u32 as u64, 0, 0, 0],
+                        format!("MmMapLockedPagesSpecifyCache(UserMode) raised {code} outside __try/__except"),
+                    )
+                });
+                core::ptr::null_mut()
+            }
+        };
+    }
     with_state(|state| {
         let current = irql::get();
         let address = mdl as u64;
@@ -452,8 +472,89 @@ pub unsafe extern "system" fn MmMapLockedPagesSpecifyCache(
     })
 }
 
+/// The body of `MmMapLockedPagesSpecifyCache(UserMode)`: maps an MDL of
+/// fresh pages into the current process (which then reads and writes them
+/// at the returned address: `UserProcess::read`/`write`), or the code the
+/// routine raises. Above APC_LEVEL the DDI violation (and
+/// `STATUS_INVALID_PARAMETER`); `STATUS_INVALID_PARAMETER` for an invalid
+/// cache type, `BugCheckOnFailure` or another kind of MDL (with the model's
+/// [`MDL_NOT_MODELLED`]); `STATUS_INSUFFICIENT_RESOURCES` for an injected
+/// fault. A process may have several mappings of one MDL; each is unmapped
+/// in it.
+///
+/// # Safety
+/// `mdl` is valid.
+unsafe fn map_user(mdl: PMDLX, cache: MEMORY_CACHING_TYPE, _priority: MM_PAGE_PRIORITY) -> Result<usize, NtStatus> {
+    with_state(|state| {
+        if irql_above(state, "MmMapLockedPagesSpecifyCache(UserMode)", 1) {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+        let Some(pages) = state.mdl_pages.pages_of(mdl as usize) else {
+            let message =
+                "MmMapLockedPagesSpecifyCache in user mode of an MDL not of MmAllocatePagesForMdlEx is not modelled";
+            refuse(state, MDL_NOT_MODELLED, [mdl as u64, 0, 0], message.into());
+            return Err(NtStatus::INVALID_PARAMETER);
+        };
+        let valid_cache =
+            (_MEMORY_CACHING_TYPE::MmNonCached.._MEMORY_CACHING_TYPE::MmMaximumCacheType).contains(&cache);
+        // SAFETY: a valid MDL (contract).
+        let len = unsafe { (*mdl).ByteCount } as usize;
+        if !valid_cache {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+        if state.faults.should_fail("MmMapLockedPagesSpecifyCache", None, len) {
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        Ok(state.mdl.map_user(mdl as usize, pages, len, process::current()))
+    })
+}
+
+/// The model's SEH shim (`src/sys/seh/probe.c` on Windows):
+/// `MmMapLockedPagesSpecifyCache(UserMode)` inside `__try/__except`, the
+/// user address in `*base` or the code it raised (see `map_user`).
+///
+/// # Safety
+/// As `MmMapLockedPagesSpecifyCache`; `base` is writable.
+pub unsafe fn map_locked_pages_user(
+    mdl: PMDL,
+    cache: MEMORY_CACHING_TYPE,
+    priority: ULONG,
+    base: *mut PVOID,
+) -> NTSTATUS {
+    // SAFETY: per the contract.
+    let (mapped, status) = match unsafe { map_user(mdl, cache, priority as MM_PAGE_PRIORITY) } {
+        Ok(mapped) => (mapped, NtStatus::SUCCESS),
+        Err(code) => (0, code),
+    };
+    // SAFETY: writable (contract).
+    unsafe { base.write(mapped as PVOID) };
+    status.to_raw()
+}
+
+/// `MmUnmapLockedPages` of a user-space mapping, in its process at IRQL
+/// `<= APC_LEVEL`: elsewhere 0xC4/[`MDL_USER_UNMAP_WRONG_PROCESS`] or the
+/// DDI violation, and the mapping stays. True if `base` is one.
+fn unmap_user(state: &mut State, base: usize, mdl: usize) -> bool {
+    let Some(owner) = state.mdl.user_mapping_process(base, mdl) else { return false };
+    if irql_above(state, "MmUnmapLockedPages of a user-space mapping", 1) {
+        return true;
+    }
+    let current = process::current();
+    if owner != current {
+        state.violations.push(violation(
+            MDL_USER_UNMAP_WRONG_PROCESS,
+            [base as u64, owner, current],
+            format!("MmUnmapLockedPages({base:#x}) in process {current:#x}: mapped into process {owner:#x}"),
+        ));
+        return true;
+    }
+    state.mdl.unmap_user(base);
+    true
+}
+
 /// `MmUnmapLockedPages` of a system mapping: above DISPATCH_LEVEL 0xC4/0x79;
-/// an address that is not a mapping of this MDL 0xC4/[`MDL_BAD_UNMAP`].
+/// an address that is not a mapping of this MDL 0xC4/[`MDL_BAD_UNMAP`]. A
+/// user-space mapping: see `unmap_user`.
 ///
 /// # Safety
 /// As the kernel's.
@@ -461,6 +562,9 @@ pub unsafe extern "system" fn MmUnmapLockedPages(base_address: PVOID, mdl: PMDL)
     with_state(|state| {
         let current = irql::get();
         let (base, address) = (base_address as usize, mdl as usize);
+        if unmap_user(state, base, address) {
+            return;
+        }
         if current > 2 {
             let message = format!("MmUnmapLockedPages at IRQL {current}");
             refuse(state, 0x79, [u64::from(current), base as u64, address as u64], message);

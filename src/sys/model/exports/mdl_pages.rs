@@ -103,7 +103,7 @@ pub(super) unsafe extern "system" fn mm_free_pages_from_mdl(mdl: PMDL) {
         } else if state.mdl_pages.pages_of(address).is_none() {
             Some(2)
             // SAFETY: a live MDL of the model (its pages are allocated).
-        } else if unsafe { mdl_flags(mdl) } & MDL_MAPPED_TO_SYSTEM_VA != 0 {
+        } else if unsafe { mdl_flags(mdl) } & MDL_MAPPED_TO_SYSTEM_VA != 0 || state.mdl.is_user_mapped(address) {
             Some(3)
         } else {
             None

@@ -13,6 +13,7 @@ mod memory;
 mod paging;
 mod pool;
 mod section;
+mod secure;
 
 use std::{format, string::String};
 
@@ -67,7 +68,7 @@ fn export(name: &str) -> Option<usize> {
         }
         "MmFreePagesFromMdl" => Some(mdl_pages::mm_free_pages_from_mdl as PFN_MM_FREE_PAGES_FROM_MDL as usize),
         "MmMapIoSpaceEx" => Some(io_space::mm_map_io_space_ex as PFN_MM_MAP_IO_SPACE_EX as usize),
-        _ => section::section_export(name),
+        _ => section::section_export(name).or_else(|| secure::secure_export(name)),
     }
 }
 
@@ -85,6 +86,9 @@ pub unsafe extern "system" fn MmGetSystemRoutineAddress(name: PUNICODE_STRING) -
         }
         if state.missing_exports.contains(&name) {
             return core::ptr::null_mut();
+        }
+        if name == "wine_ntoskrnl_main_loop" {
+            return if state.wine { secure::wine_main_loop as fn() as PVOID } else { core::ptr::null_mut() };
         }
         export(&name).or_else(|| state.mdl.variable(&name)).unwrap_or(0) as PVOID
     })

@@ -678,46 +678,47 @@ pub(super) fn section_export(name: &str) -> Option<usize> {
     }
 }
 
-/// The model's SEH shim copy (`src/sys/seh/probe.c` on Windows): `len`
-/// bytes from the current process's user address `user` to `dst`, or
-/// `STATUS_ACCESS_VIOLATION` (nothing copied) where a touch would fault:
-/// outside the process's views and user buffers, a page the process unmapped, protected
+/// The model's SEH shim copy (`src/sys/seh/probe.c` on Windows,
+/// `ProbeForRead` and the copy under one `__try`): `len` bytes from the
+/// current process's user address `user` to `dst`, or
+/// `STATUS_ACCESS_VIOLATION` (nothing copied) where the probe or a touch
+/// would raise: a range ending above `MmUserProbeAddress`, outside the
+/// process's views and user buffers, a page the process unmapped, protected
 /// `PAGE_NOACCESS` or not committed. Above APC_LEVEL it is a DDI violation
 /// (a page fault there is bug check 0xD1 on Windows).
 ///
 /// # Safety
 /// As the shim's: `dst` valid for `len` bytes of writes.
 pub unsafe fn copy_from_user(dst: *mut u8, user: *const u8, len: usize) -> NTSTATUS {
-    with_state(|state| {
-        if irql_above(state, "copy from user memory", 1) {
-            return status(NtStatus::INVALID_LEVEL);
-        }
-        if let Err(error) = process::check_user_access(state, process::current(), user as usize, len, false) {
-            return status(error);
-        }
-        // SAFETY: checked: the range is readable in a live view; `dst` per
-        // the contract.
-        unsafe { core::ptr::copy_nonoverlapping(user, dst, len) };
-        status(NtStatus::SUCCESS)
-    })
+    // SAFETY: per the contract.
+    unsafe { copy_user(dst, user, len, user as usize, false) }
 }
 
-/// The model's SEH shim copy to user memory; see [`copy_from_user`] (a
-/// read-only page is a violation too).
+/// The model's SEH shim copy to user memory (`ProbeForWrite` and the copy);
+/// see [`copy_from_user`] (a read-only page is a violation too).
 ///
 /// # Safety
 /// As the shim's: `src` valid for `len` bytes of reads.
 pub unsafe fn copy_to_user(user: *mut u8, src: *const u8, len: usize) -> NTSTATUS {
+    // SAFETY: per the contract.
+    unsafe { copy_user(user, src, len, user as usize, true) }
+}
+
+/// The one body of both copies: `user` is the user end (`dst` when `write`).
+///
+/// # Safety
+/// The kernel end is valid for `len` bytes.
+unsafe fn copy_user(dst: *mut u8, src: *const u8, len: usize, user: usize, write: bool) -> NTSTATUS {
     with_state(|state| {
-        if irql_above(state, "copy to user memory", 1) {
+        if irql_above(state, "copy of user memory", 1) {
             return status(NtStatus::INVALID_LEVEL);
         }
-        if let Err(error) = process::check_user_access(state, process::current(), user as usize, len, true) {
+        if let Err(error) = process::check_user_access(state, process::current(), user, len, write) {
             return status(error);
         }
-        // SAFETY: checked: the range is writable in a live view; `src` per
-        // the contract.
-        unsafe { core::ptr::copy_nonoverlapping(src, user, len) };
+        // SAFETY: checked: the user end is accessible as asked in a live view
+        // or buffer of the current process; the kernel end per the contract.
+        unsafe { core::ptr::copy_nonoverlapping(src, dst, len) };
         status(NtStatus::SUCCESS)
     })
 }

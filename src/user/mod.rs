@@ -17,6 +17,15 @@
 //! dispatch routine) and every copy checks that the thread still runs in
 //! it: in another process the same address means other memory.
 //!
+//! [`UserSlice::from_pointer`] makes one from a request's
+//! [`UserPointer`]; [`UserSlice::secure`] secures its range
+//! (`MmSecureVirtualMemory`) for a driver that keeps using it after the
+//! request ([`SecuredUserSlice`]).
+//!
+//! On Windows each copy is `ProbeForRead` or `ProbeForWrite` of the range
+//! and the copy, inside one `__try` of the crate's C shim: the range probed
+//! is the range copied, and what either raises is the copy's error status.
+//!
 //! # Where it runs
 //! Host (the model checks the simulated process's views and buffers page by
 //! page), Wine (the shim's copies; Wine's user space is the client's own)
@@ -32,7 +41,11 @@
 //! fn flag(slice: &wdm_mem::user::UserSlice) -> bool { slice.read::<bool>(0).unwrap() }
 //! ```
 
-use crate::{Irql, NtResult, NtStatus, plain::PlainData, section::process::OwningProcess, sys};
+mod secure;
+
+pub use secure::{SecureAccess, SecuredUserSlice};
+
+use crate::{Irql, NtResult, NtStatus, plain::PlainData, request::UserPointer, section::process::OwningProcess, sys};
 
 /// `len` bytes of user memory at `address`, in the process the slice was
 /// made in, accessed only through copies under SEH.
@@ -78,6 +91,37 @@ impl UserSlice {
             }
         }
         Ok(UserSlice { address, len, process: OwningProcess::current()? })
+    }
+
+    /// The buffer a `METHOD_NEITHER` request names
+    /// ([`DeviceControl::neither_buffers`](crate::request::DeviceControl::neither_buffers)),
+    /// checked as [`new`](Self::new) checks it: the one safe step from a
+    /// request's raw pointer to copies of the caller's bytes.
+    ///
+    /// ```
+    /// # let kernel = wdm_mem::model::Kernel::new();
+    /// use wdm_mem::{model::DeviceControlIrp, request::DeviceControl, user::UserSlice};
+    ///
+    /// let input = kernel.user_buffer(8);
+    /// kernel.write_user(input.address, &7u64.to_le_bytes());
+    /// let output = kernel.user_buffer(8);
+    /// let mut irp = DeviceControlIrp::neither(0x22_2003, input.address, 8, output.address, 8);
+    /// // SAFETY: the model's IRP, completed after the request's last use.
+    /// let request = unsafe { DeviceControl::from_irp(irp.as_ptr()) };
+    /// let [input, output] = request.neither_buffers()?;
+    /// let (input, output) = (UserSlice::from_pointer(input, 8)?, UserSlice::from_pointer(output, 8)?);
+    /// output.write(0, &(input.read::<u64>(0)? * 6))?;
+    /// assert_eq!(kernel.read_user(output.address(), 8), 42u64.to_le_bytes());
+    /// # drop((input, output, irp));
+    /// # kernel.assert_clean();
+    /// # Ok::<(), wdm_mem::NtStatus>(())
+    /// ```
+    ///
+    /// # IRQL
+    /// `<= APC_LEVEL`, in the requester's context (the dispatch routine).
+    pub fn from_pointer(pointer: UserPointer, alignment: usize) -> NtResult<UserSlice> {
+        let (address, len) = pointer.into_raw();
+        UserSlice::new(address, len, alignment)
     }
 
     /// The first user address.
