@@ -30,6 +30,7 @@ mod paging_checks;
 mod protocol;
 mod routines_checks;
 mod section_checks;
+mod user_checks;
 // Not in CHECKS yet (see storm::ioctl_storm): only its host tests run it.
 #[allow(dead_code)]
 mod storm;
@@ -222,6 +223,9 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("routines_statuses", routines_checks::routines_statuses),
     ("paging_code_unless_wine", routines_checks::paging_code_unless_wine),
     ("mdl_driver_survived", mdl_checks::mdl_driver_survived),
+    ("user_copy_reverses_caller_buffers", user_checks::user_copy_reverses_caller_buffers),
+    ("user_secure_or_not_supported", user_checks::user_secure_or_not_supported),
+    ("user_map_or_procedure_not_found", user_checks::user_map_or_procedure_not_found),
 ];
 
 /// The result of one check.
@@ -591,7 +595,9 @@ mod tests {
     impl Driver for FakeDriver {
         fn device_io_control(&self, code: u32, input: &[u8], output: &mut [u8]) -> Result<usize, u32> {
             use protocol::{IOCTL_SECTION_PUBLISH, IOCTL_SECTION_ROUNDTRIP, IOCTL_SECTION_UNPUBLISH};
-            if let Some(reply) = mdl_checks::fake_reply(code, input, output, self.wine) {
+            if let Some(reply) = mdl_checks::fake_reply(code, input, output, self.wine)
+                .or_else(|| user_checks::fake_reply(code, input, output, self.wine))
+            {
                 let bytes = reply?;
                 output[..bytes.len()].copy_from_slice(&bytes);
                 return Ok(bytes.len());

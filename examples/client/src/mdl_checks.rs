@@ -43,14 +43,14 @@ const TOO_LONG: u64 = 5 << 30;
 
 /// The kernel whose answers a check got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kernel {
+pub(crate) enum Kernel {
     Windows,
     Wine,
 }
 
 /// Compares `got` with what Windows and Wine answer: the driver's kernel's
 /// when it is known, else whichever matches in full.
-fn expect_kernel<T: PartialEq + core::fmt::Debug>(
+pub(crate) fn expect_kernel<T: PartialEq + core::fmt::Debug>(
     driver: &dyn Driver,
     got: &[T],
     windows: &[T],

@@ -47,6 +47,9 @@ const IOCTLS: &[(u32, usize, usize)] = &[
     (p::IOCTL_ADDRESS_QUERY, 0, size_of::<p::AddressReply>()),
     (p::IOCTL_ROUTINES_STATUS, 0, size_of::<p::RoutinesReply>()),
     (p::IOCTL_PAGING_CODE, 0, 8),
+    (p::IOCTL_USER_COPY, 16, 16),
+    (p::IOCTL_USER_SECURE, 0, 16),
+    (p::IOCTL_USER_MAP, 0, size_of::<p::UserMapReply>()),
 ];
 
 /// xorshift64*: small, seeded, good enough to pick request shapes.

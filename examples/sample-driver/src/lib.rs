@@ -20,6 +20,7 @@ pub mod pool_ioctl;
 pub mod protocol;
 pub mod routines_ioctl;
 pub mod section_ioctl;
+pub mod user_ioctl;
 pub mod validate;
 
 use core::ptr::null_mut;
@@ -147,6 +148,9 @@ static IOCTLS: &[(u32, Handler)] = &[
     (protocol::IOCTL_ADDRESS_QUERY, io_space_ioctl::address_ioctl),
     (protocol::IOCTL_ROUTINES_STATUS, routines_ioctl::status_ioctl),
     (protocol::IOCTL_PAGING_CODE, page_code_ioctl::code_ioctl),
+    (protocol::IOCTL_USER_COPY, user_ioctl::copy_ioctl),
+    (protocol::IOCTL_USER_SECURE, user_ioctl::secure_ioctl),
+    (protocol::IOCTL_USER_MAP, user_ioctl::map_ioctl),
 ];
 
 /// IRP_MJ_DEVICE_CONTROL: routes each IOCTL to its handler.

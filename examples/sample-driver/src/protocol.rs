@@ -501,3 +501,47 @@ pub const MEMORY_SIZE_MAX: u32 = 64 * 1024;
 pub const MDL_BUFFER_MAX: usize = 64 * 1024;
 /// The largest output buffer of a METHOD_BUFFERED IOCTL.
 pub const BUFFERED_OUTPUT_MAX: usize = 4096;
+
+// Issue 13: the caller's memory without an MDL (METHOD_NEITHER copies under
+// SEH, a secured range) and driver pages mapped into the caller.
+
+/// Copy the caller's input reversed into its output: both METHOD_NEITHER
+/// pointers become probed user slices (`ProbeForRead`/`ProbeForWrite` and
+/// the copy under one SEH frame), copied in chunks; the IOCTL's byte count
+/// is the length copied. Both buffers 1..=[`MDL_BUFFER_MAX`] bytes. Works
+/// under Wine (its probes are stubs; the crate checks the range itself and
+/// the copies are real).
+pub const IOCTL_USER_COPY: u32 = ctl_code(0x880, METHOD_NEITHER);
+/// Secure the caller's output buffer (`MmSecureVirtualMemory`,
+/// read-write), fill it with [`USER_SECURE_BYTE`] through the guard, and
+/// release it; the byte count is the buffer's length. No input. Under Wine
+/// (stub routines): `STATUS_NOT_SUPPORTED`.
+pub const IOCTL_USER_SECURE: u32 = ctl_code(0x881, METHOD_NEITHER);
+/// Allocate [`USER_MAP_BYTES`] of fresh pages (`MmAllocatePagesForMdlEx`),
+/// write [`USER_MAP_WORD`] at offset 0 through their system mapping, map
+/// them into the caller (`MmMapLockedPagesSpecifyCache(UserMode)`), read the
+/// word back through the caller's mapping with a probed copy, unmap, free;
+/// output [`UserMapReply`], whose status is the crate's (Wine:
+/// `STATUS_PROCEDURE_NOT_FOUND`, it lacks `MmAllocatePagesForMdlEx`).
+pub const IOCTL_USER_MAP: u32 = ctl_code(0x882, METHOD_BUFFERED);
+
+/// The byte [`IOCTL_USER_SECURE`] fills the caller's buffer with.
+pub const USER_SECURE_BYTE: u8 = 0x5A;
+/// The word [`IOCTL_USER_MAP`] shares with the caller.
+pub const USER_MAP_WORD: u32 = 0x5348_4152;
+/// The bytes of pages [`IOCTL_USER_MAP`] maps.
+pub const USER_MAP_BYTES: usize = 2 * 4096;
+
+/// Output of [`IOCTL_USER_MAP`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserMapReply {
+    /// NTSTATUS of the first step that failed (0 when all succeeded).
+    pub status: i32,
+    /// The word read through the caller's mapping (when `status` is 0).
+    pub word: u32,
+    /// The bytes mapped (when `status` is 0).
+    pub mapped: u32,
+    /// Padding.
+    pub reserved: u32,
+}

@@ -90,6 +90,9 @@ static ENVELOPES: &[Envelope] = &[
     row(p::IOCTL_ADDRESS_QUERY, NONE, reply::<p::AddressReply>()),
     row(p::IOCTL_ROUTINES_STATUS, NONE, reply::<p::RoutinesReply>()),
     aborting(p::IOCTL_PAGING_CODE, NONE, reply::<u64>()),
+    row(p::IOCTL_USER_COPY, DATA, DATA),
+    row(p::IOCTL_USER_SECURE, NONE, DATA),
+    row(p::IOCTL_USER_MAP, NONE, reply::<p::UserMapReply>()),
 ];
 
 /// `STATUS_INTERNAL_ERROR`.
