@@ -567,6 +567,9 @@ fn newer_kernel_exports_are_not_imported_statically() {
         "MmUnmapViewInSystemSpace",
         "MmSectionObjectType",
         "ZwQuerySection",
+        // Wine 8 has stubs of both; the crate recognises Wine and never calls them.
+        "MmSecureVirtualMemory",
+        "MmUnsecureVirtualMemory",
     ];
     with_driver(|pe, _| {
         for import in pe.imports().expect("import table") {
@@ -817,7 +820,8 @@ fn parser_reads_wines_ntoskrnl_when_installed() {
 
 #[test]
 fn the_seh_shim_is_real_x64_seh_handled_by_the_kernel() {
-    // src/sys/seh/probe.c: MmProbeAndLockPages and the user-memory copies
+    // src/sys/seh/probe.c: MmProbeAndLockPages, the user-memory copies
+    // (ProbeForRead/ProbeForWrite and the copy) and the user-mode mapping
     // under __try/__except. Each one's RUNTIME_FUNCTION must survive the link (a GNU-target .pdata COMDAT
     // would not, under /OPT:REF), have an exception handler, and that
     // handler must be lld-link's thunk to the import of __C_specific_handler
@@ -830,7 +834,7 @@ fn the_seh_shim_is_real_x64_seh_handled_by_the_kernel() {
         let slot = pe::map_symbol_rva(map, "__imp___C_specific_handler").expect("an IAT slot for __C_specific_handler");
         let (rva, size) = pe.directory(DIR_EXCEPTION);
         let table = pe.bytes_at_rva(rva, size as usize, "exception directory").expect(".pdata");
-        for name in ["wdm_mem_probe_and_lock_pages", "wdm_mem_copy_from_user", "wdm_mem_copy_to_user"] {
+        for name in ["wdm_mem_probe_and_lock_pages", "wdm_mem_copy_user", "wdm_mem_map_locked_pages_user"] {
             let shim = pe::map_symbol_rva(map, name).unwrap_or_else(|| panic!("{name} is linked in"));
             let function =
                 table.chunks_exact(12).find(|entry| u32_le(entry) == shim).expect("a RUNTIME_FUNCTION for the shim");

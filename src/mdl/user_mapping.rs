@@ -94,6 +94,16 @@ use crate::{Irql, NtResult, NtStatus, section::process::OwningProcess, sys};
 /// shared.address();
 /// ```
 ///
+/// nor sent to another thread (a worker thread runs in another process,
+/// where the mapping cannot be unmapped):
+///
+/// ```compile_fail,E0277
+/// # use wdm_mem::mdl::{PagePriority, PageRequest, PagesMdl};
+/// fn to_worker<T: Send>(_: T) {}
+/// let pages = PagesMdl::allocate(&PageRequest::new(4096)).unwrap();
+/// to_worker(pages.map_user(PagePriority::Normal).unwrap());
+/// ```
+///
 /// and the mapping has no way to its bytes:
 ///
 /// ```compile_fail,E0608

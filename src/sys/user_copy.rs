@@ -6,7 +6,7 @@
 //! any moment, and a touch of a page that is gone raises an exception
 //! (`STATUS_ACCESS_VIOLATION`), which Rust cannot catch. On Windows targets
 //! the copies are C functions (`src/sys/seh/probe.c`, compiled by
-//! `build.rs`, one body for both directions) that call `ProbeForRead` or
+//! `build.rs`: one function for both directions) that call `ProbeForRead` or
 //! `ProbeForWrite` on the user range and then copy, inside one
 //! `__try/__except(EXCEPTION_EXECUTE_HANDLER)`, and return the exception
 //! code, made an error status if it was not one; the kernel model has Rust
@@ -14,23 +14,18 @@
 //! pages as the probes and the copy would.
 
 #[cfg(not(wdm_provider = "model"))]
-use super::{NTSTATUS, PVOID, SIZE_T, ULONG};
+use super::{BOOLEAN, NTSTATUS, PVOID, SIZE_T, ULONG};
 
 #[cfg(not(wdm_provider = "model"))]
 unsafe extern "C" {
-    /// `src/sys/seh/probe.c`.
-    fn wdm_mem_copy_from_user(
+    /// `src/sys/seh/probe.c`: both directions (`to_user`: from `source` to
+    /// the user address `destination`; else from the user address `source`).
+    fn wdm_mem_copy_user(
         destination: PVOID,
-        user_source: *const core::ffi::c_void,
-        length: SIZE_T,
-        alignment: ULONG,
-    ) -> NTSTATUS;
-    /// `src/sys/seh/probe.c`.
-    fn wdm_mem_copy_to_user(
-        user_destination: PVOID,
         source: *const core::ffi::c_void,
         length: SIZE_T,
         alignment: ULONG,
+        to_user: BOOLEAN,
     ) -> NTSTATUS;
 }
 
@@ -47,7 +42,7 @@ unsafe extern "C" {
 #[cfg(not(wdm_provider = "model"))]
 pub unsafe fn copy_from_user(dst: *mut u8, user: *const u8, len: usize) -> NTSTATUS {
     // SAFETY: the caller's contract is the shim's.
-    unsafe { wdm_mem_copy_from_user(dst.cast(), user.cast(), len as SIZE_T, 1) }
+    unsafe { wdm_mem_copy_user(dst.cast(), user.cast(), len as SIZE_T, 1, 0) }
 }
 
 /// `ProbeForWrite(user, len, 1)` and a copy of `len` bytes from `src` to the
@@ -58,5 +53,5 @@ pub unsafe fn copy_from_user(dst: *mut u8, user: *const u8, len: usize) -> NTSTA
 #[cfg(not(wdm_provider = "model"))]
 pub unsafe fn copy_to_user(user: *mut u8, src: *const u8, len: usize) -> NTSTATUS {
     // SAFETY: the caller's contract is the shim's.
-    unsafe { wdm_mem_copy_to_user(user.cast(), src.cast(), len as SIZE_T, 1) }
+    unsafe { wdm_mem_copy_user(user.cast(), src.cast(), len as SIZE_T, 1, 1) }
 }

@@ -12,8 +12,9 @@
 
 typedef LONG NTSTATUS;
 NTSTATUS wdm_mem_probe_and_lock_pages(void *mdl, char mode, int operation);
-NTSTATUS wdm_mem_copy_from_user(void *destination, const void *user_source, SIZE_T length, ULONG alignment);
-NTSTATUS wdm_mem_copy_to_user(void *user_destination, const void *source, SIZE_T length, ULONG alignment);
+NTSTATUS wdm_mem_copy_user(void *destination, const void *source, SIZE_T length, ULONG alignment, BOOLEAN to_user);
+#define wdm_mem_copy_from_user(d, s, n, a) wdm_mem_copy_user((d), (s), (n), (a), FALSE)
+#define wdm_mem_copy_to_user(d, s, n, a) wdm_mem_copy_user((d), (s), (n), (a), TRUE)
 NTSTATUS wdm_mem_map_locked_pages_user(void *mdl, int cache, ULONG priority, void **base);
 
 static DWORD raised;

@@ -6,9 +6,9 @@
  * - wdm_mem_probe_and_lock_pages: MmProbeAndLockPages, which reports a bad
  *   address by raising (STATUS_ACCESS_VIOLATION, ...). Declared in
  *   src/sys/mdl.rs.
- * - wdm_mem_copy_from_user / wdm_mem_copy_to_user: ProbeForRead /
- *   ProbeForWrite of a user range and the copy from or to it, in one __try
- *   (wdm_mem_copy_user, one body for both). User memory (a METHOD_NEITHER
+ * - wdm_mem_copy_user: ProbeForRead / ProbeForWrite of a user range and the
+ *   copy from or to it, in one __try (one body for both directions). User
+ *   memory (a METHOD_NEITHER
  *   buffer, a section view mapped into a process) can be unmapped or
  *   reprotected by its process at any moment: a touch of such a page raises
  *   STATUS_ACCESS_VIOLATION (STATUS_IN_PAGE_ERROR for a file whose read
@@ -81,14 +81,15 @@ NTSTATUS wdm_mem_probe_and_lock_pages(PMDL Mdl, KPROCESSOR_MODE AccessMode, LOCK
     return STATUS_SUCCESS;
 }
 
-/* The one copy of user memory under SEH, for both directions: ProbeForRead
- * or ProbeForWrite of the user range (which raise STATUS_ACCESS_VIOLATION for
- * a range that wraps or ends above MmUserProbeAddress, and
- * STATUS_DATATYPE_MISALIGNMENT for a misaligned one; ProbeForWrite also
- * touches every page for writing), then the copy, inside ONE __try: the range
- * checked is the range copied, and whatever either raises comes back as an
- * error status. */
-static NTSTATUS wdm_mem_copy_user(PVOID Destination, const VOID *Source, SIZE_T Length, ULONG Alignment, BOOLEAN ToUser)
+/* The one copy of user memory under SEH, for both directions (ToUser: from
+ * Source to the user address Destination; else from the user address Source
+ * to Destination): ProbeForRead or ProbeForWrite of the user range (which
+ * raise STATUS_ACCESS_VIOLATION for a range that wraps or ends above
+ * MmUserProbeAddress, and STATUS_DATATYPE_MISALIGNMENT for a misaligned one;
+ * ProbeForWrite also touches every page for writing), then the copy, inside
+ * ONE __try: the range checked is the range copied, and whatever either
+ * raises comes back as an error status. */
+NTSTATUS wdm_mem_copy_user(PVOID Destination, const VOID *Source, SIZE_T Length, ULONG Alignment, BOOLEAN ToUser)
 {
     NTSTATUS code = STATUS_SUCCESS;
     __try {
@@ -101,16 +102,6 @@ static NTSTATUS wdm_mem_copy_user(PVOID Destination, const VOID *Source, SIZE_T 
         return wdm_mem_exception_status(code);
     }
     return STATUS_SUCCESS;
-}
-
-NTSTATUS wdm_mem_copy_from_user(PVOID Destination, const VOID *UserSource, SIZE_T Length, ULONG Alignment)
-{
-    return wdm_mem_copy_user(Destination, UserSource, Length, Alignment, FALSE);
-}
-
-NTSTATUS wdm_mem_copy_to_user(PVOID UserDestination, const VOID *Source, SIZE_T Length, ULONG Alignment)
-{
-    return wdm_mem_copy_user(UserDestination, Source, Length, Alignment, TRUE);
 }
 
 /* MmMapLockedPagesSpecifyCache(Mdl, UserMode, ...): maps locked pages into the
