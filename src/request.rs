@@ -12,7 +12,7 @@
 //! |---|---|
 //! | METHOD_BUFFERED | [`DeviceControl::input`] / [`DeviceControl::reply`]: the system buffer, copied by the I/O manager |
 //! | METHOD_IN_DIRECT, METHOD_OUT_DIRECT | [`DeviceControl::input`] (the input is buffered) and [`DeviceControl::direct_mdl`]: the IRP's MDL |
-//! | METHOD_NEITHER | [`DeviceControl::neither_buffers`]: [`UserPointer`]s, opaque, for the crate's probing only |
+//! | METHOD_NEITHER | [`DeviceControl::neither_buffers`]: [`UserPointer`]s, opaque, for the crate's probing only ([`UserSlice::from_pointer`](crate::user::UserSlice::from_pointer)) |
 //!
 //! The kernel model simulates requests (`wdm_mem::model::DeviceControlIrp`),
 //! so a driver's handlers run under `cargo test`.
@@ -218,8 +218,10 @@ impl<'irp> DeviceControl<'irp> {
 
 /// A buffer of the calling process as a METHOD_NEITHER request names it:
 /// an address and a length, unchecked. It has no accessor that reads
-/// memory: the crate's probing (`mdl::with_user_buffer`, which probes and
-/// locks under SEH) is the way to its bytes, through [`UserPointer::into_raw`].
+/// memory: the crate's probing is the way to its bytes,
+/// [`UserSlice::from_pointer`](crate::user::UserSlice::from_pointer) (copies
+/// under SEH, no MDL) or `mdl::with_user_buffer` (probes and locks under
+/// SEH) through [`UserPointer::into_raw`].
 ///
 /// Its address is not a field a handler can read or forge:
 ///

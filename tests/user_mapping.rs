@@ -155,3 +155,20 @@ fn the_model_checks_raw_user_mappings() {
     assert!(report.find(C4, MDL_NOT_MODELLED).is_none(), "{report}");
     assert_eq!(report.violations.len(), 2, "{report}");
 }
+
+#[test]
+fn two_processes_share_one_set_of_pages_each_unmapping_its_own() {
+    let kernel = Kernel::new();
+    let (a, b) = (kernel.create_process(), kernel.create_process());
+    let shared_pages = pages(4096);
+    let in_a = a.run(|| shared_pages.map_user(PagePriority::Normal).unwrap());
+    let in_b = b.run(|| shared_pages.map_user(PagePriority::Normal).unwrap());
+    a.write(in_a.address(), b"from a").unwrap();
+    assert_eq!(b.read(in_b.address(), 6).unwrap(), b"from a", "one set of pages");
+    b.run(|| in_b.unmap().map_err(|(_, status)| status)).unwrap();
+    assert_eq!(a.read(in_a.address(), 6).unwrap(), b"from a", "a's mapping stays");
+    assert_eq!(b.read(in_a.address(), 6), Err(NtStatus::ACCESS_VIOLATION), "b's is gone");
+    a.run(|| drop(in_a));
+    drop(shared_pages);
+    kernel.assert_clean();
+}

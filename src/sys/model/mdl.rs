@@ -154,8 +154,9 @@ struct UserMapping {
 
 /// The MDLs, user buffers and system mappings of one session.
 pub(super) struct MdlState {
-    /// User-space mappings by address.
-    user_mappings: HashMap<usize, UserMapping>,
+    /// User-space mappings by address and process (two processes may map
+    /// one MDL: the model gives both the pages' host address).
+    user_mappings: HashMap<(usize, u64), UserMapping>,
     regions: BTreeMap<usize, Region>,
     /// Live MDLs: their allocation and the pages their PFN array has room for.
     mdls: HashMap<usize, (Layout, usize)>,
@@ -430,10 +431,15 @@ impl MdlState {
     }
 
     /// Maps `len` bytes of host pages at `pages` (the pages of `mdl`) into
-    /// `process`'s user space: their address there.
-    pub(super) fn map_user(&mut self, mdl: usize, pages: usize, len: usize, process: u64) -> usize {
-        self.user_mappings.insert(pages, UserMapping { mdl, process, len });
-        pages
+    /// `process`'s user space: their address there, or `None` when the
+    /// process maps them already (a second mapping in one process would need
+    /// a second address, which the model does not make).
+    pub(super) fn map_user(&mut self, mdl: usize, pages: usize, len: usize, process: u64) -> Option<usize> {
+        if self.user_mappings.contains_key(&(pages, process)) {
+            return None;
+        }
+        self.user_mappings.insert((pages, process), UserMapping { mdl, process, len });
+        Some(pages)
     }
 
     /// Whether `mdl` has a user-space mapping in any process.
@@ -441,23 +447,31 @@ impl MdlState {
         self.user_mappings.values().any(|m| m.mdl == mdl)
     }
 
-    /// The process of the user-space mapping at `address` of `mdl`, if any.
-    pub(super) fn user_mapping_process(&self, address: usize, mdl: usize) -> Option<u64> {
-        self.user_mappings.get(&address).filter(|m| m.mdl == mdl).map(|m| m.process)
+    /// The processes that have a user-space mapping of `mdl` at `address`
+    /// (empty: not a user-space mapping), lowest id first.
+    pub(super) fn user_mapping_processes(&self, address: usize, mdl: usize) -> Vec<u64> {
+        let mut processes: Vec<u64> = self
+            .user_mappings
+            .iter()
+            .filter(|&(&(base, _), m)| base == address && m.mdl == mdl)
+            .map(|(_, m)| m.process)
+            .collect();
+        processes.sort_unstable();
+        processes
     }
 
-    /// Removes the user-space mapping at `address`.
-    pub(super) fn unmap_user(&mut self, address: usize) {
-        self.user_mappings.remove(&address);
+    /// Removes `process`'s user-space mapping at `address`.
+    pub(super) fn unmap_user(&mut self, address: usize, process: u64) {
+        self.user_mappings.remove(&(address, process));
     }
 
     /// Whether the page at `page` lies in a user-space mapping (`Some`), and
     /// if so whether `process` reaches it (it is that mapping's process).
     pub(super) fn user_mapping_allows(&self, process: u64, page: usize) -> Option<bool> {
-        self.user_mappings
-            .iter()
-            .find(|&(&base, m)| (base / PAGE * PAGE..base + m.len).contains(&page))
-            .map(|(_, m)| m.process == process)
+        let mut covering =
+            self.user_mappings.iter().filter(|&(&(base, _), m)| (base / PAGE * PAGE..base + m.len).contains(&page));
+        let first = covering.next()?;
+        Some(first.1.process == process || covering.any(|(_, m)| m.process == process))
     }
 
     /// Removes every system mapping of `mdl`.
@@ -494,9 +508,9 @@ impl MdlState {
     /// At unload, first: 0xC4/[`MDL_USER_MAPPING_LEAKED`] for each
     /// user-space mapping left (forgotten once reported).
     pub(super) fn report_user_mappings(&mut self, violations: &mut Vec<Violation>) {
-        let mut mapped: Vec<(usize, UserMapping)> = self.user_mappings.drain().collect();
-        mapped.sort_unstable_by_key(|&(address, _)| address);
-        for (address, m) in mapped {
+        let mut mapped: Vec<((usize, u64), UserMapping)> = self.user_mappings.drain().collect();
+        mapped.sort_unstable_by_key(|&(key, _)| key);
+        for ((address, _), m) in mapped {
             violations.push(violation(
                 MDL_USER_MAPPING_LEAKED,
                 [address as u64, m.mdl as u64, m.process],

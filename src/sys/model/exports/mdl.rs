@@ -505,7 +505,11 @@ unsafe fn map_user(mdl: PMDLX, cache: MEMORY_CACHING_TYPE, _priority: MM_PAGE_PR
         if state.faults.should_fail("MmMapLockedPagesSpecifyCache", None, len) {
             return Err(NtStatus::INSUFFICIENT_RESOURCES);
         }
-        Ok(state.mdl.map_user(mdl as usize, pages, len, process::current()))
+        state.mdl.map_user(mdl as usize, pages, len, process::current()).ok_or_else(|| {
+            let message = "a second user-mode mapping of one MDL in one process is not modelled";
+            refuse(state, MDL_NOT_MODELLED, [mdl as u64, 0, 0], message.into());
+            NtStatus::INVALID_PARAMETER
+        })
     })
 }
 
@@ -535,12 +539,13 @@ pub unsafe fn map_locked_pages_user(
 /// `<= APC_LEVEL`: elsewhere 0xC4/[`MDL_USER_UNMAP_WRONG_PROCESS`] or the
 /// DDI violation, and the mapping stays. True if `base` is one.
 fn unmap_user(state: &mut State, base: usize, mdl: usize) -> bool {
-    let Some(owner) = state.mdl.user_mapping_process(base, mdl) else { return false };
+    let owners = state.mdl.user_mapping_processes(base, mdl);
+    let Some(&owner) = owners.first() else { return false };
     if irql_above(state, "MmUnmapLockedPages of a user-space mapping", 1) {
         return true;
     }
     let current = process::current();
-    if owner != current {
+    if !owners.contains(&current) {
         state.violations.push(violation(
             MDL_USER_UNMAP_WRONG_PROCESS,
             [base as u64, owner, current],
@@ -548,7 +553,7 @@ fn unmap_user(state: &mut State, base: usize, mdl: usize) -> bool {
         ));
         return true;
     }
-    state.mdl.unmap_user(base);
+    state.mdl.unmap_user(base, current);
     true
 }
 
