@@ -28,8 +28,13 @@
 //!
 //! # Where it runs
 //! Host (the model checks the simulated process's views and buffers page by
-//! page), Wine (the shim's copies; Wine's user space is the client's own)
-//! and Windows.
+//! page, and `MmUserProbeAddress`, as the probes and the copy would),
+//! Windows, and Wine: there the copies are real, over the copies of the
+//! caller's buffers that Wine's I/O manager makes in the driver's process
+//! (`winedevice.exe`), and `ProbeForRead`/`ProbeForWrite` are stubs, so the
+//! slice's own range check is the only one. [`UserSlice::secure`] runs on
+//! Windows and the model; under Wine it answers
+//! [`NtStatus::NOT_SUPPORTED`].
 //!
 //! ```compile_fail
 //! // No reference into user memory is ever handed out.
