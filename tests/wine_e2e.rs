@@ -72,4 +72,20 @@ fn sample_driver_passes_its_checks_under_wine() {
     let summary = format!("{} passed, 0 failed", client.len());
     assert!(stdout.lines().any(|l| l.trim() == summary), "no summary line {summary:?} in the client output:\n{stdout}");
     assert!(stdout.contains("wine-e2e: DriverUnload reported:"), "DriverUnload not confirmed:\n{stdout}");
+    storm_line(&stdout);
+}
+
+/// The client's storm line: present, clean, at least 1,000 requests; written
+/// to the test's real stderr (not captured by the test harness) so that it
+/// shows in the output of `cargo test` and `bash .ci/run`.
+fn storm_line(stdout: &str) {
+    let line = stdout.lines().map(str::trim).find(|l| l.starts_with("storm: "));
+    let line = line.unwrap_or_else(|| panic!("the client printed no storm line:\n{stdout}"));
+    let requests: Option<usize> = line
+        .strip_prefix("storm: ")
+        .and_then(|rest| rest.strip_suffix(" requests, 0 crashes, 0 leaks"))
+        .and_then(|n| n.parse().ok());
+    assert!(requests.is_some_and(|n| n >= 1000), "not a clean storm of 1,000 requests or more: {line:?}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }

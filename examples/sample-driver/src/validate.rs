@@ -12,8 +12,11 @@
 //! `IOCTL_PAGING_CODE`) are refused with `STATUS_NOT_SUPPORTED` unless the
 //! driver was built with the `allow-aborting-routines` feature.
 //!
-//! An IOCTL without a row here (one added later) is passed to its handler,
-//! which then validates its request itself.
+//! Every IOCTL of the protocol has a row here, the routines' and the
+//! pageable-code IOCTLs (`routines_ioctl`, `page_code_ioctl`) included:
+//! tests/sample_tables.rs fails when one is missing from this table, from the
+//! dispatch table or from the client's storm. (An IOCTL without a row would
+//! be passed to its handler, which would then have to validate it itself.)
 
 use core::{
     mem::size_of,
