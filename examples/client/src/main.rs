@@ -363,6 +363,60 @@ mod device {
         }
     }
 
+    impl Device {
+        /// Runs `f` with an arena of [`crate::storm::ARENA`] read-write
+        /// bytes followed by a no-access page; `None` if it cannot be made.
+        pub fn with_arena<R>(&self, f: impl FnOnce(*mut u8) -> R) -> Option<R> {
+            use crate::storm::ARENA;
+            use windows_sys::Win32::System::Memory::{
+                MEM_COMMIT, MEM_RELEASE, MEM_RESERVE, PAGE_NOACCESS, PAGE_READWRITE, VirtualAlloc, VirtualFree,
+                VirtualProtect,
+            };
+            // SAFETY: a fresh private allocation of the arena and one more page.
+            let arena = unsafe { VirtualAlloc(ptr::null(), ARENA + 4096, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE) };
+            if arena.is_null() {
+                return None;
+            }
+            let mut old = 0;
+            // SAFETY: the last page of the allocation above becomes no-access.
+            unsafe { VirtualProtect(arena.cast::<u8>().add(ARENA).cast(), 4096, PAGE_NOACCESS, &mut old) };
+            let result = f(arena.cast());
+            // SAFETY: the allocation above, released once.
+            unsafe { VirtualFree(arena, 0, MEM_RELEASE) };
+            Some(result)
+        }
+
+        /// Sends `shape` with its arena offsets resolved in `arena` (see
+        /// [`Device::with_arena`]): the byte count of a successful reply.
+        pub fn send(&self, arena: *mut u8, shape: &crate::storm::Shape) -> Option<usize> {
+            use crate::storm::Buffer;
+            let address = |buffer: Buffer| match buffer {
+                Buffer::Null => 0,
+                Buffer::Arena(offset) => arena as usize + offset,
+                Buffer::Raw(address) => address,
+            };
+            let mut returned = 0u32;
+            // SAFETY: the buffers are read and written only by the kernel
+            // (and Wine's ntdll), which probe them: a bad pointer or length is
+            // an error status. What may be written (the reply, METHOD_NEITHER
+            // and direct data) lies in the arena or is refused; nothing else
+            // of this process is named.
+            let ok = unsafe {
+                DeviceIoControl(
+                    self.0,
+                    shape.code,
+                    address(shape.input) as *const _,
+                    shape.input_len,
+                    address(shape.output) as *mut _,
+                    shape.output_len,
+                    &mut returned,
+                    ptr::null_mut(),
+                )
+            };
+            (ok != 0).then_some(returned as usize)
+        }
+    }
+
     impl Driver for Device {
         fn device_io_control(&self, code: u32, input: &[u8], output: &mut [u8]) -> Result<usize, u32> {
             let mut returned = 0u32;
@@ -416,49 +470,25 @@ mod device {
         }
 
         fn storm(&self) -> Option<crate::storm::Tally> {
-            use crate::storm::{ARENA, Buffer, fill_input, run};
-            use windows_sys::Win32::System::Memory::{
-                MEM_COMMIT, MEM_RELEASE, MEM_RESERVE, PAGE_NOACCESS, PAGE_READWRITE, VirtualAlloc, VirtualFree,
-                VirtualProtect,
+            use crate::storm::{PARTIAL_ENV, fill_input, run};
+            // First a caller that Wine's ntdll kills mid-request (see
+            // storm::partial_shape), in a process of its own: the storm after
+            // it checks that the driver still answers.
+            let partial = if self.kernel_is_wine() == Some(true) {
+                let exe = std::env::current_exe().ok()?;
+                let output = std::process::Command::new(exe).env(PARTIAL_ENV, "1").output().ok()?;
+                Some(String::from_utf8_lossy(&output.stdout).contains(crate::storm::PARTIAL_SENT))
+            } else {
+                None
             };
-            // SAFETY: a fresh private allocation of the arena and one more page.
-            let arena = unsafe { VirtualAlloc(ptr::null(), ARENA + 4096, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE) };
-            if arena.is_null() {
-                return None;
-            }
-            let mut old = 0;
-            // SAFETY: the last page of the allocation above becomes no-access.
-            unsafe { VirtualProtect(arena.cast::<u8>().add(ARENA).cast(), 4096, PAGE_NOACCESS, &mut old) };
-            let tally = run(self, |shape, seed| {
-                // SAFETY: the arena's ARENA read-write bytes, used by nothing else meanwhile.
-                fill_input(unsafe { core::slice::from_raw_parts_mut(arena.cast::<u8>(), ARENA) }, seed);
-                let address = |buffer: Buffer| match buffer {
-                    Buffer::Null => 0,
-                    Buffer::Arena(offset) => arena as usize + offset,
-                    Buffer::Raw(address) => address,
-                };
-                let mut returned = 0u32;
-                // SAFETY: DeviceIoControl itself never touches the buffers in
-                // this process: the kernel copies or probes them, and a bad
-                // pointer or length is an error status. What the driver may
-                // write (METHOD_NEITHER, direct) lies in the arena or is
-                // refused by its probe; nothing else of this process is named.
-                let ok = unsafe {
-                    DeviceIoControl(
-                        self.0,
-                        shape.code,
-                        address(shape.input) as *const _,
-                        shape.input_len,
-                        address(shape.output) as *mut _,
-                        shape.output_len,
-                        &mut returned,
-                        ptr::null_mut(),
-                    )
-                };
-                (ok != 0).then_some(returned as usize)
-            });
-            // SAFETY: the allocation above, released once.
-            unsafe { VirtualFree(arena, 0, MEM_RELEASE) };
+            let mut tally = self.with_arena(|arena| {
+                run(self, |shape, seed| {
+                    // SAFETY: the arena's ARENA read-write bytes, used by nothing else meanwhile.
+                    fill_input(unsafe { core::slice::from_raw_parts_mut(arena, crate::storm::ARENA) }, seed);
+                    self.send(arena, shape)
+                })
+            })?;
+            tally.partial_caller_survived = partial;
             Some(tally)
         }
 
@@ -490,6 +520,12 @@ fn main() {
         }
     };
     let outcomes = match device::Device::open(protocol::DOS_DEVICE_NAME) {
+        // The storm's caller that Wine kills (storm::partial_shape).
+        Ok(device) if std::env::var_os(storm::PARTIAL_ENV).is_some() => {
+            let _ = device.with_arena(|arena| device.send(arena, &storm::partial_shape()));
+            println!("{}", storm::PARTIAL_SENT);
+            std::process::exit(0);
+        }
         Ok(device) => run_checks(&device, CHECKS),
         Err(code) => vec![Outcome {
             name: "open".into(),

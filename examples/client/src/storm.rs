@@ -123,6 +123,9 @@ pub struct Tally {
     /// Requests Wine answered itself, without the driver (an unreadable
     /// input buffer, see [`wine_delivers`]): their byte count is Wine's.
     pub wine_answered: usize,
+    /// Under Wine: whether the process that sent [`partial_shape`] before
+    /// the storm lived to print [`PARTIAL_SENT`] (Wine's ntdll ends it).
+    pub partial_caller_survived: Option<bool>,
 }
 
 impl Tally {
@@ -260,13 +263,32 @@ pub fn fill_input(arena: &mut [u8], seed: u64) {
 /// readable in part only (a lying length that runs from the arena into the
 /// no-access page) makes Wine 8's ntdll write a partial request to the
 /// wineserver, and it kills the *calling* process ("wine client error:
-/// partial write"). Such shapes are not sent under Wine; the driver never
-/// sees them there anyway.
+/// partial write"). Such shapes are not sent under Wine from the storm's
+/// process (one, [`partial_shape`], is sent from a child process before the
+/// storm); the driver never sees them there anyway.
 pub fn wine_can_send(shape: &Shape) -> bool {
     match shape.input {
         Buffer::Arena(offset) => offset + shape.input_len as usize <= ARENA,
         Buffer::Null | Buffer::Raw(_) => true,
     }
+}
+
+/// The environment variable that makes the client send [`partial_shape`]
+/// and exit (the storm runs it in a process of its own under Wine).
+pub const PARTIAL_ENV: &str = "WDM_MEM_STORM_PARTIAL";
+/// What that process prints once its request returned.
+pub const PARTIAL_SENT: &str = "partial request returned";
+
+/// An input buffer readable in part only: the whole arena and 8 bytes of
+/// the no-access page. Wine 8's ntdll dies sending it ("wine client error:
+/// partial write 8192": its write to the wineserver stops at the page),
+/// where a short one (a few bytes before the page) only fails: the driver
+/// never sees it, the caller's process is gone, the driver host lives on
+/// (the storm after it checks).
+pub fn partial_shape() -> Shape {
+    let output = Buffer::Arena(4096);
+    let output_len = size_of::<PoolReply>() as u32;
+    Shape { code: p::IOCTL_POOL_ROUNDTRIP, input: Buffer::Arena(0), input_len: ARENA as u32 + 8, output, output_len }
 }
 
 /// Whether Wine passes `shape` to the driver at all: not when its input
@@ -332,9 +354,14 @@ fn verdict(tally: &Tally) -> Result<String, String> {
     if tally.crashes != 0 || tally.leaks != 0 || tally.overlong != 0 {
         return Err(format!("{tally:?}"));
     }
+    let partial = match tally.partial_caller_survived {
+        Some(false) => "; before it, Wine ended a caller sending a partly readable input mid-request",
+        Some(true) => "; before it, a caller sent a partly readable input and lived on",
+        None => "",
+    };
     Ok(format!(
-        "{} requests ({} answered by Wine without the driver: unreadable input); the driver still answers, \
-         no reply longer than its buffer, no pool left",
+        "{} requests ({} answered by Wine without the driver: unreadable input){partial}; the driver still \
+         answers, no reply longer than its buffer, no pool left",
         tally.requests, tally.wine_answered
     ))
 }
@@ -441,5 +468,6 @@ mod tests {
         assert!(a.iter().any(|(shape, _)| matches!(shape.output, Buffer::Null)));
         let mut arena = vec![0u8; ARENA];
         fill_input(&mut arena, 7);
+        assert!(!wine_can_send(&partial_shape()));
     }
 }
