@@ -5,7 +5,8 @@
 #   private prefix (target/wine-prefix, created once, then reused)
 #   -> target/sample/wdm_mem_sample.sys into C:\wdmmem\
 #   -> sc create / sc start WdmMemSample (RUNNING)
-#   -> target/sample/wdm-mem-client.exe (its output is printed; must pass)
+#   -> target/sample/wdm-mem-client.exe (its output is printed; must pass;
+#      its last checks are the IOCTL storm and a normal request after it)
 #   -> sc stop (STOPPED) -> DriverUnload's clean message in the debug log
 #   -> sc delete -> wineserver -k
 #

@@ -81,11 +81,24 @@ fn sample_driver_passes_its_checks_under_wine() {
 fn storm_line(stdout: &str) {
     let line = stdout.lines().map(str::trim).find(|l| l.starts_with("storm: "));
     let line = line.unwrap_or_else(|| panic!("the client printed no storm line:\n{stdout}"));
+    assert!(clean_storm(line), "not a clean storm of 1,000 requests or more: {line:?}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// `storm: N requests, 0 crashes, 0 leaks` with N >= 1000.
+fn clean_storm(line: &str) -> bool {
     let requests: Option<usize> = line
         .strip_prefix("storm: ")
         .and_then(|rest| rest.strip_suffix(" requests, 0 crashes, 0 leaks"))
         .and_then(|n| n.parse().ok());
-    assert!(requests.is_some_and(|n| n >= 1000), "not a clean storm of 1,000 requests or more: {line:?}");
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
+    requests.is_some_and(|n| n >= 1000)
+}
+
+#[test]
+fn only_a_clean_storm_line_passes() {
+    assert!(clean_storm("storm: 11620 requests, 0 crashes, 0 leaks"));
+    assert!(!clean_storm("storm: 11620 requests, 1 crashes, 0 leaks"));
+    assert!(!clean_storm("storm: 11620 requests, 0 crashes, 2 leaks"));
+    assert!(!clean_storm("storm: 999 requests, 0 crashes, 0 leaks"));
 }
