@@ -388,7 +388,7 @@ mod device {
 
         /// Sends `shape` with its arena offsets resolved in `arena` (see
         /// [`Device::with_arena`]): the byte count of a successful reply.
-        pub fn send(&self, arena: *mut u8, shape: &crate::storm::Shape) -> Option<usize> {
+        pub fn send(&self, arena: *mut u8, shape: &crate::storm::Shape) -> Result<usize, u32> {
             use crate::storm::Buffer;
             let address = |buffer: Buffer| match buffer {
                 Buffer::Null => 0,
@@ -413,7 +413,8 @@ mod device {
                     ptr::null_mut(),
                 )
             };
-            (ok != 0).then_some(returned as usize)
+            // SAFETY: no precondition.
+            if ok != 0 { Ok(returned as usize) } else { Err(unsafe { GetLastError() }) }
         }
     }
 

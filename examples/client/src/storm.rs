@@ -307,10 +307,15 @@ fn pool_stats(driver: &dyn Driver) -> Option<u64> {
     (got == reply.len()).then(|| u64::from_le_bytes(reply[24..32].try_into().unwrap()))
 }
 
+/// Win32 `ERROR_INTERNAL_ERROR`: `STATUS_INTERNAL_ERROR`, the sample's answer
+/// when one of its handlers claimed more bytes than the output buffer (its
+/// guard, `validate::reply_bytes`, then writes none): counted as overlong.
+const ERROR_INTERNAL_ERROR: u32 = 1359;
+
 /// Runs the storm against `driver` through `send`, which sends one shape
 /// (with the arena filled from the seed) and returns the byte count of a
-/// successful reply, `None` for a failed one.
-pub fn run(driver: &dyn Driver, mut send: impl FnMut(&Shape, u64) -> Option<usize>) -> Tally {
+/// successful reply or the Win32 error of a failed one.
+pub fn run(driver: &dyn Driver, mut send: impl FnMut(&Shape, u64) -> Result<usize, u32>) -> Tally {
     let mut tally = Tally::default();
     let wine = driver.kernel_is_wine() == Some(true);
     let shapes = systematic().into_iter().map(|shape| (shape, 0)).chain(random(SEED, RANDOM_REQUESTS));
@@ -320,7 +325,9 @@ pub fn run(driver: &dyn Driver, mut send: impl FnMut(&Shape, u64) -> Option<usiz
         let written = send(&shape, seed);
         if wine && !wine_delivers(&shape) {
             tally.wine_answered += 1;
-        } else if written.is_some_and(|written| written > shape.output_len as usize) {
+        } else if written.is_ok_and(|written| written > shape.output_len as usize)
+            || written == Err(ERROR_INTERNAL_ERROR)
+        {
             tally.overlong += 1;
         }
         if i % 64 == 63 && pool_stats(driver).is_none() {
@@ -410,7 +417,7 @@ mod tests {
     fn storm(fake: &Fake) -> Tally {
         run(fake, |shape, _| {
             fake.sent.set(fake.sent.get() + 1);
-            Some(fake.written.min(shape.output_len as usize))
+            Ok(fake.written.min(shape.output_len as usize))
         })
     }
 
@@ -430,8 +437,11 @@ mod tests {
         let leaky = storm(&Fake::new(0, 3, usize::MAX));
         assert_eq!((leaky.crashes, leaky.leaks), (0, 3));
         let fake = Fake::new(0, 0, usize::MAX);
-        let overlong = run(&fake, |shape, _| Some(shape.output_len as usize + 1));
+        let overlong = run(&fake, |shape, _| Ok(shape.output_len as usize + 1));
         assert!(overlong.overlong > 0);
+        // The driver's guard against its own overlong replies is counted too.
+        let guarded = run(&fake, |shape, _| if shape.code == p::IOCTL_MDL_NEITHER { Err(1359) } else { Ok(0) });
+        assert!(guarded.overlong > 0, "{guarded:?}");
     }
 
     /// Wine 8 answers a request with an unreadable input buffer itself:
@@ -439,9 +449,9 @@ mod tests {
     /// length for the direct and neither methods) as the byte count. Those
     /// are Wine's, not the driver's: not overlong replies (they were, 192 of
     /// them, before `wine_delivers`); on any other kernel they are.
-    fn wine_count(shape: &Shape) -> Option<usize> {
+    fn wine_count(shape: &Shape) -> Result<usize, u32> {
         let output = if shape.code & 3 == p::METHOD_BUFFERED { 0 } else { shape.output_len as usize };
-        if wine_delivers(shape) { Some(0) } else { Some(shape.input_len as usize + output) }
+        if wine_delivers(shape) { Ok(0) } else { Ok(shape.input_len as usize + output) }
     }
 
     #[test]
@@ -456,7 +466,7 @@ mod tests {
         assert!(tally.overlong > 0 && tally.wine_answered == 0, "{tally:?}");
         assert!(verdict(&tally).is_err());
         // The driver's own overlong reply is caught under Wine too.
-        let tally = run(&wine, |shape, _| Some(shape.output_len as usize + 1));
+        let tally = run(&wine, |shape, _| Ok(shape.output_len as usize + 1));
         assert!(tally.overlong > 0, "{tally:?}");
     }
 
