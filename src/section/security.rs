@@ -47,6 +47,24 @@ static SYSTEM_ONLY: Aligned<48> = Aligned([
     1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0, // S-1-5-18
 ]);
 
+/// `D:P(A;;GA;;;SY)(A;;GA;;;BA)` (wdmsec.h's `SDDL_DEVOBJ_SYS_ALL_ADM_ALL`):
+/// a protected DACL allowing `GENERIC_ALL` to LocalSystem (S-1-5-18) and to
+/// the Administrators group (S-1-5-32-544).
+static SYSTEM_AND_ADMINISTRATORS: Aligned<72> = Aligned([
+    1, 0, 0x04, 0x90, // revision 1; SE_SELF_RELATIVE | SE_DACL_PROTECTED | SE_DACL_PRESENT
+    0, 0, 0, 0, // owner: none
+    0, 0, 0, 0, // group: none
+    0, 0, 0, 0, // SACL: none
+    20, 0, 0, 0, // DACL at 20
+    2, 0, 52, 0, 2, 0, 0, 0, // ACL revision 2, 52 bytes, 2 ACEs
+    0, 0, 20, 0, // ACCESS_ALLOWED_ACE_TYPE, no flags, 20 bytes
+    0, 0, 0, 0x10, // GENERIC_ALL
+    1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0, // S-1-5-18
+    0, 0, 24, 0, // ACCESS_ALLOWED_ACE_TYPE, no flags, 24 bytes
+    0, 0, 0, 0x10, // GENERIC_ALL
+    1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 0x02, 0, 0, // S-1-5-32-544
+]);
+
 impl SecurityDescriptor<'static> {
     /// A descriptor that lets only LocalSystem (kernel-mode code, services
     /// running as SYSTEM) open the section: user processes, even an
@@ -57,6 +75,19 @@ impl SecurityDescriptor<'static> {
     pub fn system_only() -> SecurityDescriptor<'static> {
         // INVARIANT: checked by the unit test `system_only_is_valid`.
         SecurityDescriptor { bytes: &SYSTEM_ONLY.0 }
+    }
+
+    /// `D:P(A;;GA;;;SY)(A;;GA;;;BA)`, wdmsec.h's
+    /// `SDDL_DEVOBJ_SYS_ALL_ADM_ALL`: LocalSystem and the Administrators
+    /// group get all access (`GENERIC_ALL`, which the kernel maps to the
+    /// object type's full rights), everybody else `STATUS_ACCESS_DENIED`.
+    /// The sample driver's device carries it.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
+    pub fn system_and_administrators() -> SecurityDescriptor<'static> {
+        // INVARIANT: checked by the unit test `system_only_is_valid`.
+        SecurityDescriptor { bytes: &SYSTEM_AND_ADMINISTRATORS.0 }
     }
 }
 
@@ -175,6 +206,7 @@ mod tests {
     #[test]
     fn system_only_is_valid() {
         assert_eq!(check(SecurityDescriptor::system_only().as_bytes()), Some(()));
+        assert_eq!(check(SecurityDescriptor::system_and_administrators().as_bytes()), Some(()));
     }
 
     #[test]
