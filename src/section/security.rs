@@ -86,7 +86,8 @@ impl SecurityDescriptor<'static> {
     /// # IRQL
     /// Any: no kernel call, no pageable memory touched.
     pub fn system_and_administrators() -> SecurityDescriptor<'static> {
-        // INVARIANT: checked by the unit test `system_only_is_valid`.
+        // INVARIANT: checked by the unit tests `system_only_is_valid` and
+        // `system_and_administrators_allows_generic_all_to_sy_and_ba_only`.
         SecurityDescriptor { bytes: &SYSTEM_AND_ADMINISTRATORS.0 }
     }
 }
@@ -207,6 +208,23 @@ mod tests {
     fn system_only_is_valid() {
         assert_eq!(check(SecurityDescriptor::system_only().as_bytes()), Some(()));
         assert_eq!(check(SecurityDescriptor::system_and_administrators().as_bytes()), Some(()));
+    }
+
+    #[test]
+    fn system_and_administrators_allows_generic_all_to_sy_and_ba_only() {
+        let bytes = SecurityDescriptor::system_and_administrators().as_bytes();
+        assert_eq!(u16_at(bytes, 2), Some(0x9004), "self-relative, protected DACL present");
+        assert_eq!((u32_at(bytes, 16), u16_at(bytes, 22), u16_at(bytes, 24)), (Some(20), Some(52), Some(2)));
+        assert_eq!(20 + 52, bytes.len(), "the ACL ends the descriptor");
+        // Each ACE: allowed, GENERIC_ALL, then its SID.
+        for (ace, sid) in [
+            (28, &[1u8, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0][..]),
+            (48, &[1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0]),
+        ] {
+            assert_eq!(bytes[ace], 0, "ACCESS_ALLOWED_ACE_TYPE");
+            assert_eq!(u32_at(bytes, ace + 4), Some(0x1000_0000), "GENERIC_ALL");
+            assert_eq!(&bytes[ace + 8..ace + 8 + sid.len()], sid);
+        }
     }
 
     #[test]
