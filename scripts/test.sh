@@ -3,7 +3,8 @@
 # packages for the cross build and Wine), then: rustfmt, docs and clippy with warnings
 # denied, a type-check of the `wdk` provider against a stand-in of wdk-sys,
 # every host test (unit, integration, doc examples, the ddk bindings' layout
-# assertions) and the end-to-end tests that build the real .sys, check its PE
+# assertions), the host tests again under AddressSanitizer (scripts/asan.sh)
+# and the end-to-end tests that build the real .sys, check its PE
 # image and run it under Wine. Those are required here: a missing tool fails
 # the run.
 #
@@ -21,3 +22,4 @@ bash "$here/check-wdk-provider.sh"
 cargo test --all-targets
 cargo test --doc
 cargo test -p wdm-mem-client
+bash "$here/asan.sh"

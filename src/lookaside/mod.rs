@@ -361,7 +361,9 @@ impl<T, K: ListKind> LookasideList<T, K> {
         if let Err(status) = unsafe { K::initialize(raw.as_ptr(), &config, size) } {
             // SAFETY: the block came from `pool::allocate_uncounted` with this
             // layout and tag, the kernel did not take it, and the IRQL is at
-            // most the pool's maximum, at most DISPATCH_LEVEL (checked above).
+            // most the pool's maximum, at most DISPATCH_LEVEL: checked above
+            // when `Irql::CHECKED`, else the caller's `# IRQL` contract, whose
+            // breach is the kernel's bug check (see `crate::irql`).
             unsafe { pool::free_uncounted(raw.cast(), Layout::new::<K::Raw>(), config.tag) };
             list.state.fetch_sub(BUSY, Ordering::Release);
             return Err(status);
@@ -625,7 +627,8 @@ impl<T, K: ListKind> LookasideList<T, K> {
         if may_release(|| self.pool().max_irql()) {
             // SAFETY: per the contract the T is live and dropped only here;
             // the list is acquired, hence initialised, and the IRQL is within
-            // its maximum.
+            // its maximum when `Irql::CHECKED` (unchecked, a call above is the
+            // kernel's bug check: `crate::irql`).
             unsafe {
                 entry.drop_in_place();
                 K::free(self.raw(), entry.as_ptr().cast());
@@ -696,7 +699,9 @@ impl<T, K: ListKind> Drop for LookasideList<T, K> {
         let ready = *self.state.get_mut() & STATE_MASK == READY;
         if ready && may_release(|| self.pool().max_irql()) {
             // SAFETY: initialised, no entry alive or used again, `&mut self`
-            // excludes every other user, IRQL within the maximum.
+            // excludes every other user, IRQL within the maximum when
+            // `Irql::CHECKED` (unchecked, a drop above is the kernel's bug
+            // check: `crate::irql`).
             unsafe { self.destroy() };
         }
     }

@@ -56,13 +56,16 @@ pub fn lock_page_code() -> NtResult<PageCodeGuard> {
     Irql::ensure_at_most(Irql::APC)?;
     if let Some(handle) = NonNull::new(HANDLE.load(Ordering::Acquire)) {
         // SAFETY: a handle MmLockPagableDataSection returned, valid whatever
-        // the count (seed 001); the IRQL is checked.
+        // the count (seed 001); the IRQL is checked when `Irql::CHECKED`, else
+        // the caller's `# IRQL` contract, whose breach is a bug check
+        // (`crate::irql`).
         unsafe { sys::MmLockPagableSectionByHandle(handle.as_ptr()) };
         // INVARIANT: one lock taken just above.
         return Ok(PageCodeGuard { handle });
     }
     sys::note_pageable_static("PAGE", anchor(), 1);
-    // SAFETY: the anchor lies in this image's PAGE section; the IRQL is checked.
+    // SAFETY: the anchor lies in this image's PAGE section; the IRQL as
+    // just above.
     let handle = unsafe { sys::MmLockPagableDataSection(anchor()) };
     let handle = NonNull::new(handle).ok_or(NtStatus::UNSUCCESSFUL)?;
     // Two first locks may race: both hold their own lock on the one handle.
@@ -90,7 +93,8 @@ impl Drop for PageCodeGuard {
     fn drop(&mut self) {
         if Irql::ensure_at_most(Irql::APC).is_ok() {
             // SAFETY: this guard holds one lock on `handle` (invariant); the
-            // IRQL is at most APC_LEVEL.
+            // IRQL is at most APC_LEVEL when `Irql::CHECKED` (unchecked, a
+            // drop above is the kernel's bug check: `crate::irql`).
             unsafe { sys::MmUnlockPagableImageSection(self.handle.as_ptr()) };
         }
     }

@@ -147,13 +147,15 @@ impl<T> PageableStatic<T> {
     fn lock_section(&self) -> NtResult<NonNull<c_void>> {
         if let Some(handle) = NonNull::new(self.handle.load(Ordering::Acquire)) {
             // SAFETY: a handle MmLockPagableDataSection returned, valid
-            // whatever the count (seed 001); the caller checked the IRQL.
+            // whatever the count (seed 001); the IRQL: the caller checked it
+            // when `Irql::CHECKED`, else the `# IRQL` contract, whose breach
+            // is a bug check (`crate::irql`).
             unsafe { sys::MmLockPagableSectionByHandle(handle.as_ptr()) };
             return Ok(handle);
         }
         sys::note_pageable_static(self.section, self.data.address(), size_of::<T>());
         // SAFETY: `data` lies in a PAGE section of this image (invariant);
-        // the caller checked the IRQL.
+        // the IRQL as just above.
         let handle = unsafe { sys::MmLockPagableDataSection(self.data.address()) };
         let handle = NonNull::new(handle).ok_or(NtStatus::UNSUCCESSFUL)?;
         // Two first locks may race: both locked, both got the section's one
@@ -215,7 +217,8 @@ impl<T> Drop for Lease<'_, T> {
         // leaked instead (the section stays resident; the model reports it).
         if Irql::ensure_at_most(Irql::APC).is_ok() {
             // SAFETY: this lease holds one lock on `handle` (invariant), and
-            // the IRQL is at most APC_LEVEL.
+            // the IRQL is at most APC_LEVEL when `Irql::CHECKED` (unchecked, a
+            // drop above is the kernel's bug check: `crate::irql`).
             unsafe { sys::MmUnlockPagableImageSection(self.handle.as_ptr()) };
         }
         self.owner.release(self.exclusive);

@@ -70,7 +70,9 @@ pub struct EntireDriverPageable {
 impl Drop for EntireDriverPageable {
     fn drop(&mut self) {
         if Irql::ensure_at_most(Irql::APC).is_ok() {
-            // SAFETY: an address inside this driver, at <= APC_LEVEL.
+            // SAFETY: an address inside this driver, at <= APC_LEVEL when
+            // `Irql::CHECKED` (unchecked, a drop above is the kernel's bug
+            // check: `crate::irql`).
             unsafe { sys::MmResetDriverPaging(address_within_driver()) };
         }
     }

@@ -277,7 +277,9 @@ pub(crate) fn allocate_uncounted(layout: Layout, tag: PoolTag, pool: PoolType, z
 /// and is not used afterwards.
 pub(crate) unsafe fn free(block: NonNull<u8>, layout: Layout, tag: PoolTag, pool: PoolType) {
     if may_release(|| pool.max_irql()) {
-        // SAFETY: the caller's contract, and the IRQL was just checked.
+        // SAFETY: the caller's contract; the IRQL was just checked when
+        // `Irql::CHECKED`, else is the caller's `# IRQL` contract, whose
+        // breach is the kernel's bug check (see `crate::irql`).
         unsafe { free_checked(block, layout, tag) };
     }
 }

@@ -47,6 +47,24 @@ static SYSTEM_ONLY: Aligned<48> = Aligned([
     1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0, // S-1-5-18
 ]);
 
+/// `D:P(A;;GA;;;SY)(A;;GA;;;BA)` (wdmsec.h's `SDDL_DEVOBJ_SYS_ALL_ADM_ALL`):
+/// a protected DACL allowing `GENERIC_ALL` to LocalSystem (S-1-5-18) and to
+/// the Administrators group (S-1-5-32-544).
+static SYSTEM_AND_ADMINISTRATORS: Aligned<72> = Aligned([
+    1, 0, 0x04, 0x90, // revision 1; SE_SELF_RELATIVE | SE_DACL_PROTECTED | SE_DACL_PRESENT
+    0, 0, 0, 0, // owner: none
+    0, 0, 0, 0, // group: none
+    0, 0, 0, 0, // SACL: none
+    20, 0, 0, 0, // DACL at 20
+    2, 0, 52, 0, 2, 0, 0, 0, // ACL revision 2, 52 bytes, 2 ACEs
+    0, 0, 20, 0, // ACCESS_ALLOWED_ACE_TYPE, no flags, 20 bytes
+    0, 0, 0, 0x10, // GENERIC_ALL
+    1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0, // S-1-5-18
+    0, 0, 24, 0, // ACCESS_ALLOWED_ACE_TYPE, no flags, 24 bytes
+    0, 0, 0, 0x10, // GENERIC_ALL
+    1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 0x02, 0, 0, // S-1-5-32-544
+]);
+
 impl SecurityDescriptor<'static> {
     /// A descriptor that lets only LocalSystem (kernel-mode code, services
     /// running as SYSTEM) open the section: user processes, even an
@@ -57,6 +75,20 @@ impl SecurityDescriptor<'static> {
     pub fn system_only() -> SecurityDescriptor<'static> {
         // INVARIANT: checked by the unit test `system_only_is_valid`.
         SecurityDescriptor { bytes: &SYSTEM_ONLY.0 }
+    }
+
+    /// `D:P(A;;GA;;;SY)(A;;GA;;;BA)`, wdmsec.h's
+    /// `SDDL_DEVOBJ_SYS_ALL_ADM_ALL`: LocalSystem and the Administrators
+    /// group get all access (`GENERIC_ALL`, which the kernel maps to the
+    /// object type's full rights), everybody else `STATUS_ACCESS_DENIED`.
+    /// The sample driver's device carries it.
+    ///
+    /// # IRQL
+    /// Any: no kernel call, no pageable memory touched.
+    pub fn system_and_administrators() -> SecurityDescriptor<'static> {
+        // INVARIANT: checked by the unit tests `system_only_is_valid` and
+        // `system_and_administrators_allows_generic_all_to_sy_and_ba_only`.
+        SecurityDescriptor { bytes: &SYSTEM_AND_ADMINISTRATORS.0 }
     }
 }
 
@@ -175,6 +207,24 @@ mod tests {
     #[test]
     fn system_only_is_valid() {
         assert_eq!(check(SecurityDescriptor::system_only().as_bytes()), Some(()));
+        assert_eq!(check(SecurityDescriptor::system_and_administrators().as_bytes()), Some(()));
+    }
+
+    #[test]
+    fn system_and_administrators_allows_generic_all_to_sy_and_ba_only() {
+        let bytes = SecurityDescriptor::system_and_administrators().as_bytes();
+        assert_eq!(u16_at(bytes, 2), Some(0x9004), "self-relative, protected DACL present");
+        assert_eq!((u32_at(bytes, 16), u16_at(bytes, 22), u16_at(bytes, 24)), (Some(20), Some(52), Some(2)));
+        assert_eq!(20 + 52, bytes.len(), "the ACL ends the descriptor");
+        // Each ACE: allowed, GENERIC_ALL, then its SID.
+        for (ace, sid) in [
+            (28, &[1u8, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0][..]),
+            (48, &[1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0]),
+        ] {
+            assert_eq!(bytes[ace], 0, "ACCESS_ALLOWED_ACE_TYPE");
+            assert_eq!(u32_at(bytes, ace + 4), Some(0x1000_0000), "GENERIC_ALL");
+            assert_eq!(&bytes[ace + 8..ace + 8 + sid.len()], sid);
+        }
     }
 
     #[test]

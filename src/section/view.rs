@@ -201,7 +201,8 @@ impl<A: ViewProtection> UserView<A> {
         let src = self.range(offset, dst.len())?;
         // SAFETY: `dst` is writable kernel memory; `src` is a user address of
         // the current process (checked), touched only under SEH, at
-        // <= APC_LEVEL (checked).
+        // <= APC_LEVEL (checked when `Irql::CHECKED`, else the caller's
+        // `# IRQL` contract, whose breach is a bug check: `crate::irql`).
         NtStatus::from_raw(unsafe { sys::copy_from_user(dst.as_mut_ptr(), src, dst.len()) }).result()
     }
 

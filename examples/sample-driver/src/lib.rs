@@ -8,6 +8,7 @@
 
 #![no_std]
 
+pub mod device;
 pub mod direct_irp;
 pub mod io_space_ioctl;
 pub mod irp;
@@ -56,18 +57,8 @@ pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry
     }
     let mut device: PDEVICE_OBJECT = null_mut();
     let mut device_name = irp::unicode(&DEVICE_NAME);
-    // SAFETY: valid driver object and name; `device` receives the new object.
-    let status = unsafe {
-        sys::IoCreateDevice(
-            driver,
-            0,
-            &mut device_name,
-            sys::FILE_DEVICE_UNKNOWN,
-            sys::FILE_DEVICE_SECURE_OPEN,
-            0,
-            &mut device,
-        )
-    };
+    // SAFETY: DriverEntry, at PASSIVE_LEVEL, with our driver object.
+    let status = unsafe { device::create(driver, &mut device_name, &mut device) };
     if !NtStatus::from_raw(status).is_success() {
         lookaside_ioctl::delete_lists();
         return status;
