@@ -108,10 +108,9 @@ unsafe extern "C" fn dispatch_create_close(_device: PDEVICE_OBJECT, irp: *mut sy
 /// # Safety
 /// Called by the I/O manager with a valid IRP at PASSIVE_LEVEL.
 unsafe extern "C" fn dispatch_device_control(_device: PDEVICE_OBJECT, irp: *mut sys::IRP) -> NTSTATUS {
-    // SAFETY: a device-control IRP from the I/O manager.
-    let request = unsafe { irp::DeviceControl::from_irp(irp) };
-    let (status, written) = sample::dispatch(&request);
-    drop(request);
+    // SAFETY: a device-control IRP from the I/O manager; the request's last
+    // use is before the completion.
+    let (status, written) = sample::dispatch(&unsafe { irp::DeviceControl::from_irp(irp) });
     // SAFETY: completed exactly once, here.
     unsafe { irp::complete(irp, status, written) }
 }
