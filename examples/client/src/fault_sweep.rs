@@ -423,3 +423,18 @@ fn fault_sweep() {
     assert!(tally.failures.is_empty(), "{}", tally.failures.join("\n"));
     assert!(tally.injection_points >= 100, "{line}");
 }
+
+#[test]
+fn a_success_hiding_an_injected_failure_is_caught() {
+    use crate::protocol::IOCTL_POOL_ROUNDTRIP;
+    let sent =
+        |code, status, reply: Vec<u8>| Sent { code, completion: Some((status, reply.len())), calls: 1..2, reply };
+    let with_status = |status: NtStatus| [&status.to_raw().to_le_bytes()[..], &[0; 12]].concat();
+    assert!(surfaced(&sent(IOCTL_POOL_ROUNDTRIP, NtStatus::INSUFFICIENT_RESOURCES, Vec::new()), None));
+    assert!(!surfaced(&sent(IOCTL_POOL_ROUNDTRIP, NtStatus::SUCCESS, vec![0; 40]), None));
+    let fine = sent(IOCTL_MDL_PROBE, NtStatus::SUCCESS, with_status(NtStatus::SUCCESS));
+    let failed = sent(IOCTL_MDL_PROBE, NtStatus::SUCCESS, with_status(NtStatus::INSUFFICIENT_RESOURCES));
+    assert!(surfaced(&failed, Some(&fine)), "the reply's status field is the error");
+    assert!(!surfaced(&fine, Some(&fine)));
+    assert!(!surfaced(&failed, Some(&failed)), "the error the request has without the fault is not the fault's");
+}
