@@ -87,11 +87,12 @@ fn a_direct_request_locks_the_callers_buffer_for_the_driver_until_it_ends() {
     assert_eq!(request.reply(&0u8), (NtStatus::INVALID_DEVICE_REQUEST, 0), "the system buffer is the input's");
     // SAFETY: alone on its stack.
     assert_eq!(unsafe { request.direct_mdl::<ReadAccess>() }.map(drop), Err(NtStatus::INVALID_DEVICE_REQUEST));
-    // SAFETY: alone on its stack.
-    let mut mdl = unsafe { request.direct_mdl::<WriteAccess>() }.unwrap();
-    assert_eq!(mdl.len(), 5000);
-    mdl.map(PagePriority::Normal).unwrap().write_bytes(4990, b"0123456789").unwrap();
-    drop(mdl);
+    {
+        // SAFETY: alone on its stack.
+        let mut mdl = unsafe { request.direct_mdl::<WriteAccess>() }.unwrap();
+        assert_eq!(mdl.len(), 5000);
+        mdl.map(PagePriority::Normal).unwrap().write_bytes(4990, b"0123456789").unwrap();
+    }
     // SAFETY: not used after completion.
     unsafe { request::complete(irp.as_ptr(), NtStatus::SUCCESS, 5000) };
     drop(irp); // the I/O manager unlocks and frees its MDL
