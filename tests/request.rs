@@ -2,8 +2,8 @@
 
 use wdm_mem::{
     NtStatus,
-    mdl::WriteAccess,
-    model::{BugCheck, DeviceControlIrp, Kernel},
+    mdl::{PagePriority, ReadAccess, WriteAccess},
+    model::{BugCheck, DeviceControlIrp, Fault, Kernel},
     request::{self, DeviceControl, TransferMethod},
 };
 
@@ -69,6 +69,59 @@ fn each_method_reaches_only_its_own_buffers() {
         Err(NtStatus::INVALID_PARAMETER),
         "no MDL: no output buffer"
     );
+    kernel.assert_clean();
+}
+
+#[test]
+fn a_direct_request_locks_the_callers_buffer_for_the_driver_until_it_ends() {
+    let kernel = Kernel::new();
+    let process = kernel.create_process();
+    let buffer = process.user_buffer(&kernel, 5000);
+    let irp = process.run(|| DeviceControlIrp::direct(ioctl(2), &7u16.to_le_bytes(), buffer.address, 5000)).unwrap();
+    // SAFETY: a valid simulated IRP, completed once below.
+    let request = unsafe { DeviceControl::from_irp(irp.as_ptr()) };
+    assert_eq!(
+        (request.method(), request.lengths(), request.input::<u16>()),
+        (TransferMethod::OutDirect, (2, 5000), Some(7))
+    );
+    assert_eq!(request.reply(&0u8), (NtStatus::INVALID_DEVICE_REQUEST, 0), "the system buffer is the input's");
+    // SAFETY: alone on its stack.
+    assert_eq!(unsafe { request.direct_mdl::<ReadAccess>() }.map(drop), Err(NtStatus::INVALID_DEVICE_REQUEST));
+    {
+        // SAFETY: alone on its stack.
+        let mut mdl = unsafe { request.direct_mdl::<WriteAccess>() }.unwrap();
+        assert_eq!(mdl.len(), 5000);
+        mdl.map(PagePriority::Normal).unwrap().write_bytes(4990, b"0123456789").unwrap();
+    }
+    // SAFETY: not used after completion.
+    unsafe { request::complete(irp.as_ptr(), NtStatus::SUCCESS, 5000) };
+    drop(irp); // the I/O manager unlocks and frees its MDL
+    assert_eq!(kernel.read_user(buffer.at(4990), 10), b"0123456789");
+    kernel.assert_clean();
+}
+
+#[test]
+fn a_direct_request_the_io_manager_cannot_lock_never_reaches_the_driver() {
+    let kernel = Kernel::new();
+    let read_only = kernel.read_only_user_buffer(100);
+    let out_direct = |address, len| DeviceControlIrp::direct(ioctl(2), &[], address, len).map(drop);
+    assert_eq!(out_direct(read_only.address, 100), Err(NtStatus::ACCESS_VIOLATION), "written by the driver");
+    let in_direct = DeviceControlIrp::direct(ioctl(1), &[], read_only.address, 100).unwrap();
+    // SAFETY: a valid simulated IRP.
+    let request = unsafe { DeviceControl::from_irp(in_direct.as_ptr()) };
+    // SAFETY: alone on its stack.
+    assert!(unsafe { request.direct_mdl::<ReadAccess>() }.is_ok(), "read by the driver");
+    drop(in_direct);
+    assert_eq!(out_direct(0x7000_0000_0000, 16), Err(NtStatus::ACCESS_VIOLATION), "unmapped");
+    assert_eq!(DeviceControlIrp::direct(ioctl(0), &[], 0, 0).map(drop), Err(NtStatus::INVALID_PARAMETER));
+    let writable = kernel.user_buffer(16);
+    kernel.inject(Fault::routine("IoAllocateMdl"));
+    assert_eq!(out_direct(writable.address, 16), Err(NtStatus::INSUFFICIENT_RESOURCES));
+    let empty = DeviceControlIrp::direct(ioctl(2), &[], 0, 0).unwrap();
+    // SAFETY: a valid simulated IRP.
+    let request = unsafe { DeviceControl::from_irp(empty.as_ptr()) };
+    // SAFETY: alone on its stack.
+    assert_eq!(unsafe { request.direct_mdl::<WriteAccess>() }.map(drop), Err(NtStatus::INVALID_PARAMETER), "no MDL");
     kernel.assert_clean();
 }
 

@@ -21,6 +21,8 @@
 //! `Ok` string is the PASS details, the `Err` string the FAIL reason) and add
 //! it to [`CHECKS`]. Checks run in table order, against the same open handle.
 
+#[cfg(all(test, not(windows)))]
+mod fault_sweep;
 mod lookaside_checks;
 mod mdl_checks;
 mod memory_checks;

@@ -1,14 +1,23 @@
-//! The wdm-mem sample driver: a WDM driver with one device, `\Device\WdmMemSample`
-//! (linked as `\\.\WdmMemSample`), whose IOCTLs exercise the crate. The
-//! protocol shared with the user-mode client is in [`protocol`].
+//! The wdm-mem sample driver's logic: a WDM driver with one device,
+//! `\Device\WdmMemSample` (linked as `\\.\WdmMemSample`), whose IOCTLs
+//! exercise the crate. The protocol shared with the user-mode client is in
+//! [`protocol`].
 //!
-//! The I/O-manager plumbing (device, symbolic link, IRPs) uses the raw names
-//! of `wdm_mem::sys`, in [`irp`]; every memory operation goes through the
-//! crate's safe types, in one module per area ([`pool_ioctl`]).
+//! This library is everything of the driver but the I/O-manager shell: what
+//! `DriverEntry` and `DriverUnload` do to memory ([`start`], [`stop`]) and
+//! the routing of a device-control request to its handler ([`dispatch`]).
+//! The `.sys` (package `wdm-mem-sample`, in `sys/`) is a thin shell around
+//! it: device, symbolic link, IRP routines, global allocator and panic
+//! handler. On the host the same code runs against the kernel model, which
+//! is how the client's scenarios run under `cargo test` (with every kernel
+//! call failed in turn: the fault sweep of `wdm-mem-client`'s tests).
+//!
+//! The I/O-manager plumbing (IRPs) uses the raw names of `wdm_mem::sys`, in
+//! [`irp`]; every memory operation goes through the crate's safe types, in
+//! one module per area ([`pool_ioctl`]).
 
 #![no_std]
 
-pub mod device;
 pub mod direct_irp;
 pub mod io_space_ioctl;
 pub mod irp;
@@ -24,77 +33,38 @@ pub mod section_ioctl;
 pub mod user_ioctl;
 pub mod validate;
 
-use core::ptr::null_mut;
+use wdm_mem::{NtResult, NtStatus, pool};
 
-use wdm_mem::{
-    NtStatus,
-    pool::{self, KernelAllocator, PoolType},
-    pool_tag,
-    sys::{self, DRIVER_OBJECT, NTSTATUS, PDEVICE_OBJECT, PUNICODE_STRING, utf16},
-};
-
-#[global_allocator]
-static ALLOCATOR: KernelAllocator = KernelAllocator::new(pool_tag!(b"WmsA"), PoolType::NonPagedNx);
-
-static DEVICE_NAME: [u16; 20] = utf16(b"\\Device\\WdmMemSample");
-static SYMLINK_NAME: [u16; 24] = utf16(b"\\DosDevices\\WdmMemSample");
-
-/// The driver's entry point.
+/// DriverEntry's work besides the I/O manager's objects: resolves the
+/// routines the crate looks up at run time, finds out the kernel, reads the
+/// `INIT` data and creates the lookaside lists. On an error nothing stays
+/// created.
 ///
 /// # Safety
-/// Called once by the I/O manager at PASSIVE_LEVEL with a valid driver object.
-#[unsafe(export_name = "DriverEntry")]
-pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry: PUNICODE_STRING) -> NTSTATUS {
-    // SAFETY: the I/O manager passes a valid, exclusively ours driver object.
-    let driver = unsafe { &mut *driver };
+/// Called from DriverEntry (at PASSIVE_LEVEL, before it returns), once per
+/// load, with no request in flight; [`stop`] undoes it.
+pub unsafe fn start() -> NtResult<()> {
     let _found = pool::resolve_routines(); // at PASSIVE_LEVEL: every later allocation takes one path at any IRQL
     let _pages = wdm_mem::mdl::resolve_routines();
     validate::detect_kernel();
-    // SAFETY: this is DriverEntry, before it returns.
+    // SAFETY: called from DriverEntry, before it returns (contract).
     unsafe { routines_ioctl::read_init_data() };
-    if let Err(status) = lookaside_ioctl::create_lists() {
-        return status.to_raw();
-    }
-    let mut device: PDEVICE_OBJECT = null_mut();
-    let mut device_name = irp::unicode(&DEVICE_NAME);
-    // SAFETY: DriverEntry, at PASSIVE_LEVEL, with our driver object.
-    let status = unsafe { device::create(driver, &mut device_name, &mut device) };
-    if !NtStatus::from_raw(status).is_success() {
-        lookaside_ioctl::delete_lists();
-        return status;
-    }
-    let mut link_name = irp::unicode(&SYMLINK_NAME);
-    // SAFETY: both names are valid counted strings for the duration of the call.
-    let status = unsafe { sys::IoCreateSymbolicLink(&mut link_name, &mut device_name) };
-    if !NtStatus::from_raw(status).is_success() {
-        // SAFETY: `device` was created above and nothing references it yet.
-        unsafe { sys::IoDeleteDevice(device) };
-        lookaside_ioctl::delete_lists();
-        return status;
-    }
-    driver.MajorFunction[sys::IRP_MJ_CREATE as usize] = Some(dispatch_create_close);
-    driver.MajorFunction[sys::IRP_MJ_CLOSE as usize] = Some(dispatch_create_close);
-    driver.MajorFunction[sys::IRP_MJ_DEVICE_CONTROL as usize] = Some(dispatch_device_control);
-    driver.DriverUnload = Some(driver_unload);
-    irp::debug_print(c"wdm-mem-sample: loaded");
-    NtStatus::SUCCESS.to_raw()
+    lookaside_ioctl::create_lists()
 }
 
-/// `DriverUnload`: removes the link and the device, then reports whether any
-/// pool allocation made through wdm-mem is still outstanding.
+/// DriverUnload's memory part: closes the published section, deletes the
+/// lookaside lists, then reports (DbgPrint) whether a lookaside entry or a
+/// pool allocation made through wdm-mem is still outstanding. True if
+/// nothing is.
 ///
-/// # Safety
-/// Called once by the I/O manager at PASSIVE_LEVEL.
-unsafe extern "C" fn driver_unload(driver: *mut DRIVER_OBJECT) {
+/// # IRQL
+/// PASSIVE_LEVEL, from DriverUnload (after a successful [`start`]), with
+/// no request in flight.
+pub fn stop() -> bool {
     // Nothing published is fine too: there is just nothing to close.
     let _ = section_ioctl::unpublish();
-    let mut link_name = irp::unicode(&SYMLINK_NAME);
-    // SAFETY: the link was created in DriverEntry; the name is valid.
-    let _ = unsafe { sys::IoDeleteSymbolicLink(&mut link_name) };
-    // SAFETY: the driver object is valid; its only device was created in
-    // DriverEntry and no IRP is in flight at unload.
-    unsafe { sys::IoDeleteDevice((*driver).DeviceObject) };
-    if !lookaside_ioctl::delete_lists() {
+    let lists_deleted = lookaside_ioctl::delete_lists();
+    if !lists_deleted {
         irp::debug_print(c"wdm-mem-sample: unload: a lookaside list still has entries out");
     }
     let stats = pool::stats();
@@ -103,15 +73,7 @@ unsafe extern "C" fn driver_unload(driver: *mut DRIVER_OBJECT) {
     } else {
         irp::debug_print(c"wdm-mem-sample: unload: pool allocations are still outstanding");
     }
-}
-
-/// IRP_MJ_CREATE and IRP_MJ_CLOSE: always succeed.
-///
-/// # Safety
-/// Called by the I/O manager with a valid IRP.
-unsafe extern "C" fn dispatch_create_close(_device: PDEVICE_OBJECT, irp: *mut sys::IRP) -> NTSTATUS {
-    // SAFETY: the I/O manager's IRP, completed exactly once here.
-    unsafe { irp::complete(irp, NtStatus::SUCCESS, 0) }
+    lists_deleted && stats.allocations == 0
 }
 
 /// An IOCTL handler: the status and the number of bytes written back.
@@ -144,24 +106,16 @@ static IOCTLS: &[(u32, Handler)] = &[
     (protocol::IOCTL_USER_MAP, user_ioctl::map_ioctl),
 ];
 
-/// IRP_MJ_DEVICE_CONTROL: routes each IOCTL to its handler.
+/// IRP_MJ_DEVICE_CONTROL's work: the whole envelope first (a refused
+/// request has done nothing), then the IOCTL's handler; the status and the
+/// byte count to complete the IRP with (never more than its output buffer).
 ///
-/// # Safety
-/// Called by the I/O manager with a valid IRP at PASSIVE_LEVEL.
-unsafe extern "C" fn dispatch_device_control(_device: PDEVICE_OBJECT, irp: *mut sys::IRP) -> NTSTATUS {
-    // SAFETY: a device-control IRP from the I/O manager.
-    let request = unsafe { irp::DeviceControl::from_irp(irp) };
-    // The whole envelope first: a refused request has done nothing.
-    let (status, written) =
-        match (validate::envelope(&request), IOCTLS.iter().find(|(code, _)| *code == request.code())) {
-            (Err(status), _) => (status, 0),
-            (Ok(()), Some((_, handler))) => validate::reply_bytes(&request, handler(&request)),
-            (Ok(()), None) => (NtStatus::INVALID_DEVICE_REQUEST, 0),
-        };
-    // SAFETY: completed exactly once, here.
-    unsafe { irp::complete(irp, status, written) }
+/// # IRQL
+/// PASSIVE_LEVEL, in the requester's context (a dispatch routine's).
+pub fn dispatch(request: &irp::DeviceControl) -> (NtStatus, usize) {
+    match (validate::envelope(request), IOCTLS.iter().find(|(code, _)| *code == request.code())) {
+        (Err(status), _) => (status, 0),
+        (Ok(()), Some((_, handler))) => validate::reply_bytes(request, handler(request)),
+        (Ok(()), None) => (NtStatus::INVALID_DEVICE_REQUEST, 0),
+    }
 }
-
-// Driver paths return errors; a panic is a bug in this driver. Stop the
-// system with the driver's own code rather than run on in a broken state.
-wdm_mem::bug_check_on_panic!(0x5744_4D4D);

@@ -5,7 +5,10 @@ use std::{boxed::Box, vec, vec::Vec};
 
 use crate::{
     NtStatus,
-    sys::{IO_STACK_LOCATION, IRP, IRP_MJ_DEVICE_CONTROL},
+    sys::{
+        self, _LOCK_OPERATION, _MODE, IO_STACK_LOCATION, IRP, IRP_MJ_DEVICE_CONTROL, METHOD_IN_DIRECT,
+        METHOD_OUT_DIRECT, PMDL,
+    },
 };
 
 /// A METHOD_BUFFERED IRP_MJ_DEVICE_CONTROL request as Windows' I/O manager
@@ -31,6 +34,8 @@ use crate::{
 /// # Invariants
 /// `irp`'s current stack location is `stack`; its system buffer is
 /// `buffer` (NULL when both lengths are 0). Both are boxed and never move.
+/// `irp.MdlAddress` is NULL, or (a [`direct`](Self::direct) request) an MDL
+/// the I/O manager allocated and locked, which the drop unlocks and frees.
 pub struct DeviceControlIrp {
     irp: Box<IRP>,
     stack: Box<IO_STACK_LOCATION>,
@@ -72,6 +77,50 @@ impl DeviceControlIrp {
         irp
     }
 
+    /// A METHOD_IN_DIRECT or METHOD_OUT_DIRECT request as Windows' I/O
+    /// manager builds it, in the current thread's process (the requester):
+    /// the input in a system buffer of exactly `input.len()` bytes (NULL for
+    /// none), and, for an output buffer of `output_len` bytes at `output`
+    /// (a user address), `Irp->MdlAddress`: an MDL of it (`IoAllocateMdl`,
+    /// a fallible call of the model) probed and locked in user mode
+    /// (`MmProbeAndLockPages`: for reading with IN_DIRECT, for writing with
+    /// OUT_DIRECT). No MDL for an empty output buffer. The drop is the
+    /// completion's part: it unlocks and frees the MDL (drop the request
+    /// while the kernel is attached to the thread).
+    ///
+    /// Errors (the request never reaches the driver, as `DeviceIoControl`
+    /// fails): `STATUS_INVALID_PARAMETER` for a `code` of another method,
+    /// `STATUS_INSUFFICIENT_RESOURCES` when the MDL cannot be allocated,
+    /// and what the probe raises (`STATUS_ACCESS_VIOLATION`).
+    pub fn direct(code: u32, input: &[u8], output: usize, output_len: usize) -> Result<DeviceControlIrp, NtStatus> {
+        let operation = match code & 3 {
+            METHOD_IN_DIRECT => _LOCK_OPERATION::IoReadAccess,
+            METHOD_OUT_DIRECT => _LOCK_OPERATION::IoWriteAccess,
+            _ => return Err(NtStatus::INVALID_PARAMETER),
+        };
+        let mut irp = DeviceControlIrp::buffered(code, input, 0);
+        irp.stack.Parameters.DeviceIoControl.OutputBufferLength = output_len as u32;
+        if output_len == 0 {
+            return Ok(irp);
+        }
+        let length = u32::try_from(output_len).map_err(|_| NtStatus::INVALID_PARAMETER)?;
+        let irp_pointer = irp.as_ptr();
+        // SAFETY: the IRP is valid; the MDL becomes its `MdlAddress`.
+        let mdl = unsafe { sys::IoAllocateMdl(output as *mut _, length, 0, 0, irp_pointer) };
+        if mdl.is_null() {
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        // SAFETY: a fresh MDL of the caller's range; the call is under SEH.
+        let probed = unsafe { sys::probe_and_lock_pages(mdl, _MODE::UserMode as i8, operation) };
+        if let Err(status) = NtStatus::from_raw(probed).ok() {
+            irp.irp.MdlAddress = core::ptr::null_mut();
+            // SAFETY: the MDL allocated above, not locked, freed once.
+            unsafe { sys::IoFreeMdl(mdl) };
+            return Err(status);
+        }
+        Ok(irp)
+    }
+
     /// The IRP, for the driver's dispatch routine.
     pub fn as_ptr(&self) -> *mut IRP {
         (&raw const *self.irp).cast_mut()
@@ -97,5 +146,19 @@ impl DeviceControlIrp {
     pub fn output(&self) -> &[u8] {
         let written = self.completion().map_or(0, |(_, written)| written);
         &self.buffer[..written.min(self.buffer.len())]
+    }
+}
+
+impl Drop for DeviceControlIrp {
+    fn drop(&mut self) {
+        let mdl: PMDL = self.irp.MdlAddress;
+        if !mdl.is_null() {
+            // SAFETY: the MDL `direct` allocated and locked (invariant); the
+            // driver is done with it (its request ended with this IRP).
+            unsafe {
+                sys::MmUnlockPages(mdl);
+                sys::IoFreeMdl(mdl);
+            }
+        }
     }
 }

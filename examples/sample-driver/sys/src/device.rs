@@ -15,7 +15,7 @@ use wdm_mem::{
     sys::{self, DRIVER_OBJECT, NTSTATUS, PDEVICE_OBJECT, UNICODE_STRING, utf16},
 };
 
-use crate::irp;
+use wdm_mem_sample_lib::irp;
 
 static SDDL: [u16; 27] = utf16(b"D:P(A;;GA;;;SY)(A;;GA;;;BA)");
 
