@@ -23,6 +23,8 @@
 
 #[cfg(all(test, not(windows)))]
 mod fault_sweep;
+#[cfg(test)]
+mod known_kernel;
 mod lookaside_checks;
 mod mdl_checks;
 mod memory_checks;

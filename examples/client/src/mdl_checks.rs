@@ -283,36 +283,12 @@ pub fn fake_reply(code: u32, input: &[u8], output: &[u8], wine: bool) -> Option<
 mod tests {
     use super::*;
 
-    /// A fake whose kernel is known, answering as `wine` says.
-    struct Known {
-        is_wine: bool,
-        answers_as_wine: bool,
-    }
-
-    impl Driver for Known {
-        fn device_io_control(&self, code: u32, input: &[u8], output: &mut [u8]) -> Result<usize, u32> {
-            let bytes = fake_reply(code, input, output, self.answers_as_wine).ok_or(1u32)??;
-            output[..bytes.len()].copy_from_slice(&bytes);
-            Ok(bytes.len())
-        }
-        fn read_named_section(&self, _: &str, _: usize) -> Result<Vec<u8>, u32> {
-            Err(2)
-        }
-        fn kernel_is_wine(&self) -> Option<bool> {
-            Some(self.is_wine)
-        }
-    }
-
     #[test]
     fn a_known_kernel_must_give_its_own_answers() {
-        let checks: [crate::Check; 4] =
-            [mdl_neither_locks_caller_buffers, mdl_probe_bad_pointers, mdl_kernel_buffers, io_space_statuses];
-        for check in checks {
-            for is_wine in [false, true] {
-                assert!(check(&Known { is_wine, answers_as_wine: is_wine }).is_ok());
-                assert!(check(&Known { is_wine, answers_as_wine: !is_wine }).is_err());
-            }
-        }
+        crate::known_kernel::assert_own_answers_required(
+            &[mdl_neither_locks_caller_buffers, mdl_probe_bad_pointers, mdl_kernel_buffers, io_space_statuses],
+            fake_reply,
+        );
     }
 
     #[test]
