@@ -15,7 +15,7 @@ use super::{
 };
 
 /// The type of `IoCreateDeviceSecure` (wdmsec.h; the class GUID as a pointer).
-type PFN_IO_CREATE_DEVICE_SECURE = unsafe extern "system" fn(
+pub type PFN_IO_CREATE_DEVICE_SECURE = unsafe extern "system" fn(
     DriverObject: PDRIVER_OBJECT,
     DeviceExtensionSize: ULONG,
     DeviceName: PUNICODE_STRING,
@@ -28,7 +28,7 @@ type PFN_IO_CREATE_DEVICE_SECURE = unsafe extern "system" fn(
 ) -> NTSTATUS;
 
 /// The type of `ObSetSecurityObjectByPointer` (ntifs.h).
-type PFN_OB_SET_SECURITY_OBJECT_BY_POINTER =
+pub type PFN_OB_SET_SECURITY_OBJECT_BY_POINTER =
     unsafe extern "system" fn(Object: PVOID, SecurityInformation: ULONG, SecurityDescriptor: PVOID) -> NTSTATUS;
 
 static IO_CREATE_DEVICE_SECURE_NAME: [u16; 20] = utf16(b"IoCreateDeviceSecure");
@@ -37,7 +37,7 @@ static OB_SET_SECURITY_NAME: [u16; 28] = utf16(b"ObSetSecurityObjectByPointer");
 static OB_SET_SECURITY: RuntimeRoutine = RuntimeRoutine::new(&OB_SET_SECURITY_NAME);
 
 /// `DACL_SECURITY_INFORMATION`.
-const DACL_SECURITY_INFORMATION: ULONG = 4;
+pub const DACL_SECURITY_INFORMATION: ULONG = 4;
 /// `STATUS_PROCEDURE_NOT_FOUND`.
 const PROCEDURE_NOT_FOUND: NTSTATUS = 0xC000_007A_u32 as NTSTATUS;
 

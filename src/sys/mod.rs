@@ -76,7 +76,6 @@ pub use register_buffer::*;
 
 // Named one by one: an explicit re-export shadows the same name coming from a
 // provider's glob (wdk-sys has its own POOL_FLAG_* constants).
-#[cfg(not(wdm_provider = "model"))]
 mod device;
 mod io_space;
 mod irp;
@@ -89,8 +88,9 @@ mod routine;
 mod section;
 mod user_copy;
 mod user_memory;
-#[cfg(not(wdm_provider = "model"))]
-pub use device::create_device_secure;
+pub use device::{
+    DACL_SECURITY_INFORMATION, PFN_IO_CREATE_DEVICE_SECURE, PFN_OB_SET_SECURITY_OBJECT_BY_POINTER, create_device_secure,
+};
 pub use io_space::{MM_MAP_IO_SPACE_EX, PFN_MM_MAP_IO_SPACE_EX, map_io_space};
 pub use irp::{IoGetCurrentIrpStackLocation, debug_print, set_io_status};
 pub use lookaside::{

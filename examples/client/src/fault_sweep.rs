@@ -28,6 +28,7 @@ use wdm_mem::{
     model::{Call, DeviceControlIrp, Fault, Kernel, LOOKASIDE_ENTRIES_OUTSTANDING, UserProcess, Violation},
     object_name,
     section::{ReadOnly, Section, SectionAccess},
+    sys::DRIVER_OBJECT,
 };
 use wdm_mem_sample_lib::{self as sample, irp};
 
@@ -289,13 +290,19 @@ fn run(name: &str, check: Check, fault: Option<Armed<'_>>, baseline: Option<&Run
         kernel.inject(fault.clone());
     }
     let driver = ModelDriver { kernel: &kernel, process, sent: RefCell::default(), problems: RefCell::default() };
+    // SAFETY: DRIVER_OBJECT is plain data: all zeroes is valid (the I/O
+    // manager's object before DriverEntry fills it).
+    let mut driver_object: Box<DRIVER_OBJECT> = Box::new(unsafe { core::mem::zeroed() });
     let mut result = Run::default();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: the sample's "DriverEntry", once for this kernel; `stop`
-        // follows if it loaded.
-        unsafe { sample::start() }.ok()?;
+        // SAFETY: the sample's "DriverEntry", once for this kernel and this
+        // driver object; `stop` follows if it loaded, with no request in
+        // flight.
+        unsafe { sample::start(&mut driver_object) }.ok()?;
         let verdict = check(&driver);
-        Some((verdict, sample::stop()))
+        // SAFETY: "DriverUnload" after the successful start, no request in flight.
+        let stopped_clean = unsafe { sample::stop(&mut driver_object) };
+        Some((verdict, stopped_clean))
     }));
     match outcome {
         Ok(Some((verdict, stopped_clean))) => {
@@ -437,4 +444,33 @@ fn a_success_hiding_an_injected_failure_is_caught() {
     assert!(surfaced(&failed, Some(&fine)), "the reply's status field is the error");
     assert!(!surfaced(&fine, Some(&fine)));
     assert!(!surfaced(&failed, Some(&failed)), "the error the request has without the fault is not the fault's");
+}
+
+#[test]
+fn the_sample_device_admits_only_system_and_administrators_and_goes_at_unload() {
+    use wdm_mem::{model::DeviceSecurity, section::SecurityDescriptor};
+    for wine in [false, true] {
+        let _one = sample_lock();
+        let kernel = Kernel::new();
+        if wine {
+            kernel.act_as_wine();
+        }
+        // SAFETY: DRIVER_OBJECT is plain data: all zeroes is valid.
+        let mut driver_object: Box<DRIVER_OBJECT> = Box::new(unsafe { core::mem::zeroed() });
+        // SAFETY: "DriverEntry" once, then "DriverUnload", no request between.
+        unsafe { sample::start(&mut driver_object) }.unwrap();
+        let security = kernel.device("\\Device\\WdmMemSample").map(|device| device.security);
+        let expected = if wine {
+            DeviceSecurity::Sddl("D:P(A;;GA;;;SY)(A;;GA;;;BA)".into())
+        } else {
+            DeviceSecurity::Dacl(SecurityDescriptor::system_and_administrators().as_bytes().to_vec())
+        };
+        assert_eq!(security, Some(expected));
+        assert_eq!(kernel.symbolic_link("\\DosDevices\\WdmMemSample").as_deref(), Some("\\Device\\WdmMemSample"));
+        // SAFETY: as above.
+        assert!(unsafe { sample::stop(&mut driver_object) });
+        assert_eq!(kernel.device("\\Device\\WdmMemSample"), None);
+        assert_eq!(kernel.symbolic_link("\\DosDevices\\WdmMemSample"), None);
+        kernel.assert_clean();
+    }
 }

@@ -4,11 +4,11 @@
 //! [`protocol`].
 //!
 //! This library is everything of the driver but the I/O-manager shell: what
-//! `DriverEntry` and `DriverUnload` do to memory ([`start`], [`stop`]) and
-//! the routing of a device-control request to its handler ([`dispatch`]).
-//! The `.sys` (package `wdm-mem-sample`, in `sys/`) is a thin shell around
-//! it: device, symbolic link, IRP routines, global allocator and panic
-//! handler. On the host the same code runs against the kernel model, which
+//! `DriverEntry` and `DriverUnload` do ([`start`], [`stop`]: memory, the
+//! device and its link, in [`device`]) and the routing of a device-control
+//! request to its handler ([`dispatch`]). The `.sys` (package
+//! `wdm-mem-sample`, in `sys/`) is a thin shell around it: the entry
+//! points, the IRP routines, global allocator and panic handler. On the host the same code runs against the kernel model, which
 //! is how the client's scenarios run under `cargo test` (with every kernel
 //! call failed in turn: the fault sweep of `wdm-mem-client`'s tests).
 //!
@@ -18,6 +18,7 @@
 
 #![no_std]
 
+pub mod device;
 pub mod direct_irp;
 pub mod io_space_ioctl;
 pub mod irp;
@@ -33,34 +34,43 @@ pub mod section_ioctl;
 pub mod user_ioctl;
 pub mod validate;
 
-use wdm_mem::{NtResult, NtStatus, pool};
+use wdm_mem::{NtResult, NtStatus, pool, sys::DRIVER_OBJECT};
 
-/// DriverEntry's work besides the I/O manager's objects: resolves the
-/// routines the crate looks up at run time, finds out the kernel, reads the
-/// `INIT` data and creates the lookaside lists. On an error nothing stays
-/// created.
+/// DriverEntry's work but the IRP routines: resolves the routines the crate
+/// looks up at run time, finds out the kernel, reads the `INIT` data,
+/// creates the lookaside lists, then the device and its link
+/// ([`device::create`]). On an error nothing stays created.
 ///
 /// # Safety
 /// Called from DriverEntry (at PASSIVE_LEVEL, before it returns), once per
-/// load, with no request in flight; [`stop`] undoes it.
-pub unsafe fn start() -> NtResult<()> {
+/// load, with the driver's own object and no request in flight; [`stop`]
+/// undoes it.
+pub unsafe fn start(driver: &mut DRIVER_OBJECT) -> NtResult<()> {
     let _found = pool::resolve_routines(); // at PASSIVE_LEVEL: every later allocation takes one path at any IRQL
     let _pages = wdm_mem::mdl::resolve_routines();
     validate::detect_kernel();
     // SAFETY: called from DriverEntry, before it returns (contract).
     unsafe { routines_ioctl::read_init_data() };
-    lookaside_ioctl::create_lists()
+    lookaside_ioctl::create_lists()?;
+    // SAFETY: DriverEntry, at PASSIVE_LEVEL, with our driver object (contract).
+    if let Err(status) = unsafe { device::create(driver) } {
+        lookaside_ioctl::delete_lists();
+        return Err(status);
+    }
+    Ok(())
 }
 
-/// DriverUnload's memory part: closes the published section, deletes the
-/// lookaside lists, then reports (DbgPrint) whether a lookaside entry or a
+/// DriverUnload's work: removes the link and the device, closes the
+/// published section, deletes the lookaside lists, then reports (DbgPrint) whether a lookaside entry or a
 /// pool allocation made through wdm-mem is still outstanding. True if
 /// nothing is.
 ///
-/// # IRQL
+/// # Safety
 /// PASSIVE_LEVEL, from DriverUnload (after a successful [`start`]), with
-/// no request in flight.
-pub fn stop() -> bool {
+/// the same driver object and no request in flight.
+pub unsafe fn stop(driver: &mut DRIVER_OBJECT) -> bool {
+    // SAFETY: DriverUnload after a successful `start` (contract).
+    unsafe { device::delete(driver) };
     // Nothing published is fine too: there is just nothing to close.
     let _ = section_ioctl::unpublish();
     let lists_deleted = lookaside_ioctl::delete_lists();

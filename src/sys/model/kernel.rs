@@ -10,6 +10,7 @@ use std::{
 };
 
 use super::{
+    device::{DeviceInfo, DeviceState},
     faults::{Call, Fault, Faults},
     io_space::IoSpaceState,
     irql,
@@ -37,6 +38,7 @@ pub(super) struct State {
     pub(super) mdl_pages: MdlPagesState,
     pub(super) io_space: IoSpaceState,
     pub(super) secure: SecureState,
+    pub(super) devices: DeviceState,
     pub(super) faults: Faults,
     pub(super) violations: Vec<Violation>,
     pub(super) missing_exports: Vec<String>,
@@ -188,6 +190,17 @@ impl Kernel {
         self.handle.state().wine = true;
     }
 
+    /// The live device object named `name` (`\\Device\\...`, any case), as
+    /// `IoCreateDevice` or `IoCreateDeviceSecure` made it.
+    pub fn device(&self, name: &str) -> Option<DeviceInfo> {
+        self.handle.state().devices.named(name)
+    }
+
+    /// The target of the symbolic link `name` (any case), if it exists.
+    pub fn symbolic_link(&self, name: &str) -> Option<String> {
+        self.handle.state().devices.link_target(name)
+    }
+
     /// Creates (or replaces) the file `path` of the model's file system, as
     /// `ZwCreateFile` names it (e.g. `\??\C:\data.bin`, case-insensitive).
     ///
@@ -261,6 +274,7 @@ impl Kernel {
         state.mdl.report_leaks(&mut state.violations);
         state.io_space.report_leaks(&mut state.violations);
         state.secure.report_held(None, &mut state.violations);
+        state.devices.report_leaks(&mut state.violations);
         Report { violations: std::mem::take(&mut state.violations) }
     }
 }

@@ -1,30 +1,22 @@
 //! The wdm-mem sample driver's `.sys`: the thin I/O-manager shell around the
 //! sample's logic (package `wdm-mem-sample-lib`, one folder up): the entry
-//! point, the device `\Device\WdmMemSample` and its symbolic link
-//! `\DosDevices\WdmMemSample`, the IRP routines, the global allocator and
-//! the panic handler. Everything the IOCTLs do to memory is in the library
+//! points, the IRP routines, the global allocator and the panic handler.
+//! Everything else, the device and its link included, is in the library
 //! (`wdm_mem_sample_lib::start`, `stop`, `dispatch`), which runs on the host
 //! against the kernel model too.
 
 #![no_std]
 
-mod device;
-
-use core::ptr::null_mut;
-
 use wdm_mem::{
     NtStatus,
     pool::{KernelAllocator, PoolType},
     pool_tag,
-    sys::{self, DRIVER_OBJECT, NTSTATUS, PDEVICE_OBJECT, PUNICODE_STRING, utf16},
+    sys::{self, DRIVER_OBJECT, NTSTATUS, PDEVICE_OBJECT, PUNICODE_STRING},
 };
 use wdm_mem_sample_lib::{self as sample, irp};
 
 #[global_allocator]
 static ALLOCATOR: KernelAllocator = KernelAllocator::new(pool_tag!(b"WmsA"), PoolType::NonPagedNx);
-
-static DEVICE_NAME: [u16; 20] = utf16(b"\\Device\\WdmMemSample");
-static SYMLINK_NAME: [u16; 24] = utf16(b"\\DosDevices\\WdmMemSample");
 
 /// The driver's entry point.
 ///
@@ -34,13 +26,9 @@ static SYMLINK_NAME: [u16; 24] = utf16(b"\\DosDevices\\WdmMemSample");
 pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry: PUNICODE_STRING) -> NTSTATUS {
     // SAFETY: the I/O manager passes a valid, exclusively ours driver object.
     let driver = unsafe { &mut *driver };
-    // SAFETY: this is DriverEntry, before it returns; `stop` undoes it below
-    // on an error, or in DriverUnload.
-    if let Err(status) = unsafe { sample::start() } {
-        return status.to_raw();
-    }
-    if let Err(status) = create_device(driver) {
-        sample::stop();
+    // SAFETY: this is DriverEntry, before it returns, with our driver
+    // object; DriverUnload's `stop` undoes it.
+    if let Err(status) = unsafe { sample::start(driver) } {
         return status.to_raw();
     }
     driver.MajorFunction[sys::IRP_MJ_CREATE as usize] = Some(dispatch_create_close);
@@ -51,39 +39,14 @@ pub unsafe extern "system" fn driver_entry(driver: *mut DRIVER_OBJECT, _registry
     NtStatus::SUCCESS.to_raw()
 }
 
-/// Creates the driver's one device (with the security of [`device::create`])
-/// and its symbolic link; on an error neither exists.
-fn create_device(driver: &mut DRIVER_OBJECT) -> Result<(), NtStatus> {
-    let mut device: PDEVICE_OBJECT = null_mut();
-    let mut device_name = irp::unicode(&DEVICE_NAME);
-    // SAFETY: DriverEntry, at PASSIVE_LEVEL, with our driver object.
-    let status = unsafe { device::create(driver, &mut device_name, &mut device) };
-    NtStatus::from_raw(status).ok()?;
-    let mut link_name = irp::unicode(&SYMLINK_NAME);
-    // SAFETY: both names are valid counted strings for the duration of the call.
-    let status = unsafe { sys::IoCreateSymbolicLink(&mut link_name, &mut device_name) };
-    if let Err(status) = NtStatus::from_raw(status).ok() {
-        // SAFETY: `device` was created above and nothing references it yet.
-        unsafe { sys::IoDeleteDevice(device) };
-        return Err(status);
-    }
-    Ok(())
-}
-
-/// `DriverUnload`: removes the link and the device, then the library's
-/// `stop` reports whether any pool allocation made through wdm-mem is still
-/// outstanding.
+/// `DriverUnload`: the library's `stop` (the device and its link, then
+/// memory, and the report of what is still outstanding).
 ///
 /// # Safety
-/// Called once by the I/O manager at PASSIVE_LEVEL.
+/// Called once by the I/O manager at PASSIVE_LEVEL with our driver object.
 unsafe extern "C" fn driver_unload(driver: *mut DRIVER_OBJECT) {
-    let mut link_name = irp::unicode(&SYMLINK_NAME);
-    // SAFETY: the link was created in DriverEntry; the name is valid.
-    let _ = unsafe { sys::IoDeleteSymbolicLink(&mut link_name) };
-    // SAFETY: the driver object is valid; its only device was created in
-    // DriverEntry and no IRP is in flight at unload.
-    unsafe { sys::IoDeleteDevice((*driver).DeviceObject) };
-    sample::stop();
+    // SAFETY: DriverUnload after a successful DriverEntry, no IRP in flight.
+    unsafe { sample::stop(&mut *driver) };
 }
 
 /// IRP_MJ_CREATE and IRP_MJ_CLOSE: always succeed.

@@ -2,6 +2,7 @@
 //! signatures of the bindings, so that `crate::sys` exports the same
 //! identifiers for every provider. One file per area of the kernel.
 
+mod device;
 mod init;
 mod io_space;
 mod irp;
@@ -17,6 +18,7 @@ mod secure;
 
 use std::{format, string::String};
 
+pub use self::device::{IoCreateDevice, IoCreateSymbolicLink, IoDeleteDevice, IoDeleteSymbolicLink};
 pub use self::init::*;
 pub use self::irp::IofCompleteRequest;
 pub(crate) use self::irp::debug_print;
@@ -90,7 +92,8 @@ pub unsafe extern "system" fn MmGetSystemRoutineAddress(name: PUNICODE_STRING) -
         if name == "wine_ntoskrnl_main_loop" {
             return if state.wine { secure::wine_main_loop as fn() as PVOID } else { core::ptr::null_mut() };
         }
-        export(&name).or_else(|| state.mdl.variable(&name)).unwrap_or(0) as PVOID
+        export(&name).or_else(|| device::device_export(state, &name)).or_else(|| state.mdl.variable(&name)).unwrap_or(0)
+            as PVOID
     })
 }
 
