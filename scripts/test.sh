@@ -17,7 +17,7 @@ cd "$root"
 export WDM_MEM_REQUIRE_E2E=1
 cargo fmt --all --check
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
-cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 bash "$here/check-wdk-provider.sh"
 cargo test --all-targets
 cargo test --doc
