@@ -24,8 +24,9 @@
 //! ```compile_fail,E0521
 //! # use wdm_mem::{init::with_init_token, init_static};
 //! init_static! { static DEFAULTS: [u32; 4] = [0; 4]; }
+//! let mut kept: Option<&'static [u32; 4]> = None;
 //! // SAFETY: in DriverEntry.
-//! let kept: &'static [u32; 4] = unsafe { with_init_token(|token| DEFAULTS.get(token)) };
+//! unsafe { with_init_token(|token| kept = Some(DEFAULTS.get(token))) };
 //! ```
 //!
 //! nor can the token, and without a token there is no access:

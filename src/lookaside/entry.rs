@@ -16,12 +16,11 @@ use crate::sys;
 ///
 /// ```compile_fail,E0597
 /// # let kernel = wdm_mem::model::Kernel::new();
-/// use core::pin::pin;
 /// use wdm_mem::{lookaside::{LookasideConfig, NPagedLookasideList}, pool_tag};
 ///
 /// let entry = {
-///     let list = pin!(NPagedLookasideList::<u64>::new());
-///     let list = list.into_ref();
+///     let list = Box::pin(NPagedLookasideList::<u64>::new());
+///     let list = list.as_ref();
 ///     list.init(LookasideConfig::new(pool_tag!(b"Doc3")))?;
 ///     list.allocate(7)?
 /// }; // error: the list is dropped (deleted) here while `entry` borrows it
