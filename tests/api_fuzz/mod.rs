@@ -35,6 +35,10 @@
 //! - `mem::forget` and the `unsafe` API (raw handles, `from_irp`,
 //!   `for_kernel_address`, `delete_abandoning_entries`, `page_entire_driver`).
 
+mod bus;
+mod pages;
+mod user;
+
 use std::{
     pin::Pin,
     sync::atomic::{AtomicU64, Ordering},
@@ -202,6 +206,13 @@ pub enum Op {
     FreeMemory(u8),
     AddressQuery { index: u8, offset: Size, physical: bool },
     FileSection { size: Size, write: bool, protection: u8 },
+    Slice(user::SliceOp),
+    Secured(user::SecuredOp),
+    Pages(pages::PagesOp),
+    Shared(pages::SharedOp),
+    Bus(bus::BusOp),
+    Ports(bus::PortOp),
+    Registers(bus::RegistersOp),
 }
 
 /// Non-cached or contiguous memory (resident: touched at any IRQL).
@@ -233,6 +244,24 @@ enum AnyUserView {
     ReadWrite(UserView<ReadWrite>),
     ReadOnly(UserView<ReadOnly>),
     WriteCopy(UserView<WriteCopy>),
+}
+
+impl AnyUserView {
+    fn user_address(&self) -> usize {
+        match self {
+            AnyUserView::ReadWrite(view) => view.user_address(),
+            AnyUserView::ReadOnly(view) => view.user_address(),
+            AnyUserView::WriteCopy(view) => view.user_address(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            AnyUserView::ReadWrite(view) => view.len(),
+            AnyUserView::ReadOnly(view) => view.len(),
+            AnyUserView::WriteCopy(view) => view.len(),
+        }
+    }
 }
 
 enum AnySystemView {
@@ -301,6 +330,9 @@ struct World<'l> {
     locked: Vec<Locked>,
     io: Vec<IoSpace>,
     memory: Vec<Memory>,
+    user: user::Slices,
+    pages: pages::Pages,
+    ports: bus::Ports,
 }
 
 /// A lock guard of one of the pageable statics (the shared guards of `COUNTERS` live in `counters`).
@@ -337,6 +369,8 @@ pub fn run_sequence(data: &[u8]) -> usize {
     let kernel = Kernel::new();
     let device = kernel.add_device(DEVICE_BASE, DEVICE_SIZE);
     kernel.create_file(FILE, &[0x5A; 3 * PAGE]);
+    bus::set_up(&kernel);
+    kernel.limit_mdl_pages(pages::PAGE_LIMIT);
     let lists = Lists {
         non_paged: Box::pin(NPagedLookasideList::new()),
         paged: Box::pin(PagedLookasideList::new()),
@@ -386,6 +420,9 @@ impl<'l> World<'l> {
             locked: Vec::new(),
             io: Vec::new(),
             memory: Vec::new(),
+            user: user::Slices::default(),
+            pages: pages::Pages::default(),
+            ports: bus::Ports::default(),
         }
     }
 
@@ -428,11 +465,15 @@ impl<'l> World<'l> {
             }
             Op::NewProcess => {}
             // A process exits (its handle to the driver closed first): the
-            // driver unlocks its MDLs at IRP_MJ_CLEANUP, as it must, since
-            // pages still locked at exit are bug check 0x76.
+            // driver unlocks its MDLs and unmaps the pages it shared with the
+            // process at IRP_MJ_CLEANUP, as it must, since pages still locked
+            // or mapped at exit are bug check 0x76, and releases the secures
+            // of its memory (a leak otherwise).
             Op::ExitProcess(index) if Irql::current() == Irql::PASSIVE => {
                 if let Some(i) = pick(&self.processes, index) {
                     self.locked.clear();
+                    self.unmap_shared_of(self.processes[i]);
+                    self.release_secured_of(self.processes[i]);
                     let process = self.processes.swap_remove(i);
                     process.exit();
                     self.exited.push(process);
@@ -692,11 +733,7 @@ impl<'l> World<'l> {
                 let Some(i) = pick(&self.user_views, view) else { return };
                 let (view, process) = &self.user_views[i];
                 let Some(process) = process else { return };
-                let base = match view {
-                    AnyUserView::ReadWrite(view) => view.user_address(),
-                    AnyUserView::ReadOnly(view) => view.user_address(),
-                    AnyUserView::WriteCopy(view) => view.user_address(),
-                };
+                let base = view.user_address();
                 let address = base.wrapping_add(offset.get() % (16 * PAGE));
                 let len = len.get();
                 let _ = match action % 6 {
@@ -938,14 +975,22 @@ impl<'l> World<'l> {
                 }
             }
             Op::FileSection { .. } => {}
+            Op::Slice(ref op) => self.slice_op(op, ctx),
+            Op::Secured(ref op) => self.secured_op(op, ctx),
+            Op::Pages(ref op) => self.pages_op(op, ctx),
+            Op::Shared(ref op) => self.shared_op(op, ctx),
+            Op::Bus(ref op) => self.bus_op(op, ctx),
+            Op::Ports(ref op) => self.port_op(op),
+            Op::Registers(ref op) => self.registers_op(op),
             Op::Inject { after, routine } => {
-                const ROUTINES: [&str; 6] = [
+                const ROUTINES: [&str; 7] = [
                     "ExAllocatePool2",
                     "IoAllocateMdl",
                     "ZwCreateSection",
                     "ZwMapViewOfSection",
                     "MmMapLockedPagesSpecifyCache",
                     "MmMapIoSpaceEx",
+                    "MmAllocatePagesForMdlEx",
                 ];
                 let fault = match routine {
                     Some(routine) => Fault::routine(ROUTINES[routine as usize % ROUTINES.len()]).times(1),
@@ -1020,6 +1065,9 @@ impl<'l> World<'l> {
     /// Drops everything at PASSIVE_LEVEL: user views in their processes,
     /// then the processes exit.
     fn release_all(&mut self) {
+        self.release_slices();
+        self.release_pages();
+        self.release_ports();
         for (view, process) in self.user_views.drain(..) {
             let unmap = move || drop(view);
             match process {
