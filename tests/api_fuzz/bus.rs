@@ -10,13 +10,13 @@ use arbitrary::Arbitrary;
 use wdm_mem::{
     NtStatus,
     bus::{BusSpace, InterfaceType, PortAddress, PortRange, Translated, translate_bus_address},
-    io_space::IoSpace,
+    io_space::{CacheType, IoSpace},
     memory::PhysicalAddress,
     model::{BusWindow, Kernel},
     section::ReadOnly,
 };
 
-use super::{Context, DEVICE_BASE, DEVICE_SIZE, Size, World, cache_type, full, pick};
+use super::{Context, DEVICE_BASE, DEVICE_SIZE, Size, World, cache_type, full, near_offset, pick};
 
 /// The port device: the only ports a range may cover (a port no device
 /// claims is the driver's bug, which the verifier reports).
@@ -110,9 +110,21 @@ pub struct Ports {
 pub enum BusOp {
     /// Translates an address near a window (or anywhere), then opens the
     /// ports or maps the memory it lands in.
-    Translate { interface: u8, bus: u8, port: bool, near: u8, offset: Size, len: Size, cache: u8, read_only: bool },
+    Translate {
+        interface: u8,
+        bus: u8,
+        port: bool,
+        near: u8,
+        offset: Size,
+        len: Size,
+        cache: u8,
+        read_only: bool,
+    },
     /// A port range of any base and length (kept when the device owns it).
-    Open { base: u8, len: Size },
+    Open {
+        base: u8,
+        len: Size,
+    },
     Close(u8),
     UnmapReadOnly(u8),
 }
@@ -140,13 +152,23 @@ impl World<'_> {
     pub(super) fn bus_op(&mut self, op: &BusOp, ctx: Context) {
         match *op {
             BusOp::Translate { interface, bus, port, near, offset, len, cache, read_only } => {
-                let interface = [0, 1, 5, 2, -1, i32::from(interface)][interface as usize % 6];
-                let bus = u32::from(bus % 3);
-                let space = if port { BusSpace::Port } else { BusSpace::Memory };
-                let base = [PORT_BASE as u64, 0x3F8, 0x1000, 0, 0xD_0000, 1 << 63][near as usize % 6];
-                let address = base.wrapping_add(super::within(offset, 0x40) as u64);
-                let translated =
-                    translate_bus_address(InterfaceType::from_raw(interface), bus, space, PhysicalAddress::new(address));
+                // Mostly a window's bus and space, at or past its addresses;
+                // else any bus, space and address.
+                let window = &WINDOWS[near as usize % WINDOWS.len()];
+                let (interface, bus, space, base) = if interface < 192 {
+                    (window.interface, window.bus_number, window.space, window.bus_base)
+                } else {
+                    let space = if port { BusSpace::Port } else { BusSpace::Memory };
+                    let base = [0, 0x1000, 1 << 63, u64::MAX - 0x10][near as usize % 4];
+                    ([0, 1, 5, 2, -1, i32::from(interface)][interface as usize % 6], u32::from(bus % 3), space, base)
+                };
+                let address = base.wrapping_add(near_offset(offset, window.size as usize) as u64);
+                let translated = translate_bus_address(
+                    InterfaceType::from_raw(interface),
+                    bus,
+                    space,
+                    PhysicalAddress::new(address),
+                );
                 let answer = if !ctx.passive {
                     Err(NtStatus::INVALID_LEVEL)
                 } else if address > PhysicalAddress::MAX.get() {
@@ -172,7 +194,8 @@ impl World<'_> {
                 }
             }
             BusOp::Open { base, len } => {
-                let base = if base < 200 { PORT_BASE - 4 + u16::from(base % 0x28) } else { 0xFFF0 + u16::from(base % 16) };
+                let base =
+                    if base < 200 { PORT_BASE - 4 + u16::from(base % 0x28) } else { 0xFFF0 + u16::from(base % 16) };
                 self.open_ports(PortAddress::new(base), len.get());
             }
             BusOp::Close(index) => {
@@ -189,11 +212,14 @@ impl World<'_> {
     }
 
     pub(super) fn port_op(&mut self, op: &PortOp) {
+        if self.ports.ranges.is_empty() {
+            self.open_ports(PortAddress::new(PORT_BASE), PORT_COUNT); // the device's ports
+        }
         match *op {
             PortOp::Access { index, offset, width, write, value } => {
                 let Some(i) = pick(&self.ports.ranges, index) else { return };
                 let ports = &self.ports.ranges[i];
-                let offset = offset.get();
+                let offset = near_offset(offset, ports.len());
                 let size = [1, 2, 4][width as usize % 3];
                 let fits = offset.checked_add(size).is_some_and(|end| end <= ports.len());
                 let result = match (size, write) {
@@ -218,7 +244,7 @@ impl World<'_> {
             PortOp::Buffer { index, offset, width, count, write, value } => {
                 let Some(i) = pick(&self.ports.ranges, index) else { return };
                 let ports = &self.ports.ranges[i];
-                let offset = offset.get();
+                let offset = near_offset(offset, ports.len());
                 let count = count as usize % 64;
                 let size = [1, 2, 4][width as usize % 3];
                 let fits = offset.checked_add(size).is_some_and(|end| end <= ports.len());
@@ -237,37 +263,45 @@ impl World<'_> {
 
     pub(super) fn registers_op(&mut self, op: &RegistersOp) {
         let RegistersOp { index, read_only, offset, width, count, write, value } = *op;
-                let offset = offset.get();
-                let count = count as usize % 64;
-                let size = [1, 2, 4, 8][width as usize % 4];
-                if read_only {
-                    let Some(i) = pick(&self.ports.read_only, index) else { return };
-                    let io = &self.ports.read_only[i];
-                    let result = read_registers(io, offset, size, count).map(drop);
-                    assert_eq!(result, block_status(offset, size, count, io.len()), "{io:?}");
-                    return;
-                }
-                let Some(i) = pick(&self.io, index) else { return };
-                let io = &self.io[i];
-                let expected = block_status(offset, size, count, io.len());
-                if !write {
-                    assert_eq!(read_registers(io, offset, size, count).map(drop), expected, "{io:?}");
-                    return;
-                }
-                let values: Vec<u64> = (0..count as u64).map(|n| value.wrapping_add(n)).collect();
-                let result = match size {
-                    1 => io.try_write_buffer8(offset, &values.iter().map(|&v| v as u8).collect::<Vec<_>>()),
-                    2 => io.try_write_buffer16(offset, &values.iter().map(|&v| v as u16).collect::<Vec<_>>()),
-                    4 => io.try_write_buffer32(offset, &values.iter().map(|&v| v as u32).collect::<Vec<_>>()),
-                    _ => io.try_write_buffer64(offset, &values),
-                };
-                assert_eq!(result, expected, "{io:?}");
-                if result.is_ok() {
-                    // The block reads back as written, one register each.
-                    let mask = u64::MAX >> (64 - 8 * size);
-                    let written: Vec<u64> = values.iter().map(|v| v & mask).collect();
-                    assert_eq!(read_registers(io, offset, size, count), Ok(written), "{io:?} at {offset:#x}");
-                }
+        if self.io.is_empty() {
+            // The device's registers, as the PCI window translates them.
+            let registers = IoSpace::map(PhysicalAddress::new(DEVICE_BASE), DEVICE_SIZE, CacheType::NonCached);
+            if let Ok(registers) = registers {
+                self.io.push(registers);
+            }
+        }
+        let count = count as usize % 64;
+        let size = [1, 2, 4, 8][width as usize % 4];
+        if read_only {
+            let Some(i) = pick(&self.ports.read_only, index) else { return };
+            let io = &self.ports.read_only[i];
+            let offset = near_offset(offset, io.len());
+            let result = read_registers(io, offset, size, count).map(drop);
+            assert_eq!(result, block_status(offset, size, count, io.len()), "{io:?}");
+            return;
+        }
+        let Some(i) = pick(&self.io, index) else { return };
+        let io = &self.io[i];
+        let offset = near_offset(offset, io.len());
+        let expected = block_status(offset, size, count, io.len());
+        if !write {
+            assert_eq!(read_registers(io, offset, size, count).map(drop), expected, "{io:?}");
+            return;
+        }
+        let values: Vec<u64> = (0..count as u64).map(|n| value.wrapping_add(n)).collect();
+        let result = match size {
+            1 => io.try_write_buffer8(offset, &values.iter().map(|&v| v as u8).collect::<Vec<_>>()),
+            2 => io.try_write_buffer16(offset, &values.iter().map(|&v| v as u16).collect::<Vec<_>>()),
+            4 => io.try_write_buffer32(offset, &values.iter().map(|&v| v as u32).collect::<Vec<_>>()),
+            _ => io.try_write_buffer64(offset, &values),
+        };
+        assert_eq!(result, expected, "{io:?}");
+        if result.is_ok() {
+            // The block reads back as written, one register each.
+            let mask = u64::MAX >> (64 - 8 * size);
+            let written: Vec<u64> = values.iter().map(|v| v & mask).collect();
+            assert_eq!(read_registers(io, offset, size, count), Ok(written), "{io:?} at {offset:#x}");
+        }
     }
 
     /// Opens `len` ports from `base`, kept when they all belong to the port
@@ -276,7 +310,8 @@ impl World<'_> {
         let opened = PortRange::<0>::new(base, len);
         let valid = len > 0 && usize::from(base.get()).checked_add(len).is_some_and(|end| end <= 0x1_0000);
         assert_eq!(opened.as_ref().err(), (!valid).then_some(&NtStatus::INVALID_PARAMETER), "{base:?} {len}");
-        let owned = base.get() >= PORT_BASE && (usize::from(base.get() - PORT_BASE)).checked_add(len).is_some_and(|end| end <= PORT_COUNT);
+        let owned = base.get() >= PORT_BASE
+            && (usize::from(base.get() - PORT_BASE)).checked_add(len).is_some_and(|end| end <= PORT_COUNT);
         match opened {
             Ok(ports) if owned && !full(&self.ports.ranges) => {
                 assert_eq!((ports.base(), ports.len()), (base, len));

@@ -147,13 +147,37 @@ impl<'a> Arbitrary<'a> for Level {
 }
 
 /// One step: an operation, at an IRQL, in a process context.
-#[derive(Arbitrary, Debug)]
+#[derive(Debug)]
 pub struct Step {
     level: Level,
     /// Index into the processes (live, then exited) modulo their number
     /// plus one: the last is the System process.
     process: u8,
     op: Op,
+}
+
+impl<'a> Arbitrary<'a> for Step {
+    /// One step in four is of the newer groups ([`Newer`]), which would be
+    /// one variant in fifty otherwise.
+    fn arbitrary(input: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        let (level, process) = (Level::arbitrary(input)?, u8::arbitrary(input)?);
+        let op = if u8::arbitrary(input)? < 64 { Op::Newer(Newer::arbitrary(input)?) } else { Op::arbitrary(input)? };
+        Ok(Step { level, process, op })
+    }
+}
+
+/// The operations of the submodules: user slices, fresh pages, buses.
+#[derive(Arbitrary, Debug)]
+pub enum Newer {
+    /// Mostly in the requester's context (the slice's process), as a
+    /// dispatch routine runs (`true`), else in the step's.
+    Slice(bool, user::SliceOp),
+    Secured(bool, user::SecuredOp),
+    Pages(pages::PagesOp),
+    Shared(bool, pages::SharedOp),
+    Bus(bus::BusOp),
+    Ports(bus::PortOp),
+    Registers(bus::RegistersOp),
 }
 
 /// An operation of the public API (indices pick a live object modulo the
@@ -206,13 +230,7 @@ pub enum Op {
     FreeMemory(u8),
     AddressQuery { index: u8, offset: Size, physical: bool },
     FileSection { size: Size, write: bool, protection: u8 },
-    Slice(user::SliceOp),
-    Secured(user::SecuredOp),
-    Pages(pages::PagesOp),
-    Shared(pages::SharedOp),
-    Bus(bus::BusOp),
-    Ports(bus::PortOp),
-    Registers(bus::RegistersOp),
+    Newer(Newer),
 }
 
 /// Non-cached or contiguous memory (resident: touched at any IRQL).
@@ -431,6 +449,8 @@ impl<'l> World<'l> {
         let all = self.processes.len() + self.exited.len();
         let index = step.process as usize % (all + 1);
         let process = self.processes.iter().chain(&self.exited).nth(index).copied();
+        // Or, as a dispatch routine runs, in the requester's process.
+        let process = self.requester(&step.op).unwrap_or(process);
         let run = |world: &mut Self, ctx: Context| match process {
             Some(process) => process.run(|| world.op(&step.op, ctx)),
             None => world.op(&step.op, ctx),
@@ -810,6 +830,7 @@ impl<'l> World<'l> {
                 let range =
                     if read_only { self.kernel.read_only_user_buffer(len) } else { self.kernel.user_buffer(len) };
                 self.user_buffers.push((range, true));
+                self.user.note_buffer(range, ctx.process);
             }
             Op::UserBuffer { .. } => {}
             Op::UserBufferProtect { buffer, protection } => {
@@ -975,13 +996,13 @@ impl<'l> World<'l> {
                 }
             }
             Op::FileSection { .. } => {}
-            Op::Slice(ref op) => self.slice_op(op, ctx),
-            Op::Secured(ref op) => self.secured_op(op, ctx),
-            Op::Pages(ref op) => self.pages_op(op, ctx),
-            Op::Shared(ref op) => self.shared_op(op, ctx),
-            Op::Bus(ref op) => self.bus_op(op, ctx),
-            Op::Ports(ref op) => self.port_op(op),
-            Op::Registers(ref op) => self.registers_op(op),
+            Op::Newer(Newer::Slice(_, ref op)) => self.slice_op(op, ctx),
+            Op::Newer(Newer::Secured(_, ref op)) => self.secured_op(op, ctx),
+            Op::Newer(Newer::Pages(ref op)) => self.pages_op(op, ctx),
+            Op::Newer(Newer::Shared(_, ref op)) => self.shared_op(op, ctx),
+            Op::Newer(Newer::Bus(ref op)) => self.bus_op(op, ctx),
+            Op::Newer(Newer::Ports(ref op)) => self.port_op(op),
+            Op::Newer(Newer::Registers(ref op)) => self.registers_op(op),
             Op::Inject { after, routine } => {
                 const ROUTINES: [&str; 7] = [
                     "ExAllocatePool2",
@@ -998,6 +1019,17 @@ impl<'l> World<'l> {
                 };
                 self.kernel.inject(fault);
             }
+        }
+    }
+
+    /// The process an operation asks to run in (`Some(None)`: the System
+    /// process): the requester's, where its slice or mapping was made.
+    fn requester(&self, op: &Op) -> Option<Option<UserProcess>> {
+        match op {
+            Op::Newer(Newer::Slice(true, op)) => self.slice_owner(op),
+            Op::Newer(Newer::Secured(true, op)) => self.secured_owner(op),
+            Op::Newer(Newer::Shared(true, op)) => self.shared_owner(op),
+            _ => None,
         }
     }
 
@@ -1111,6 +1143,15 @@ fn within(offset: Size, len: usize) -> usize {
     match offset {
         Size::Max(_) => offset.get(),
         _ => offset.get() % (len + PAGE),
+    }
+}
+
+/// An offset into `len` bytes (or ports), mostly inside, sometimes a little
+/// past them (and any for `Size::Max`).
+fn near_offset(offset: Size, len: usize) -> usize {
+    match offset {
+        Size::Max(_) => offset.get(),
+        _ => offset.get() % (len + len / 8 + 4),
     }
 }
 

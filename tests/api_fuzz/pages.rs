@@ -80,11 +80,11 @@ pub struct Pages {
 }
 
 impl Pages {
-    /// The user address and length of a mapping, if any.
-    pub(super) fn mapping_near(&self, selector: u8) -> Option<(usize, usize)> {
+    /// The user address, length and process of a mapping, if any.
+    pub(super) fn mapping_near(&self, selector: u8) -> Option<(usize, usize, Option<UserProcess>)> {
         let shared = &self.shared[pick(&self.shared, selector)?];
-        let (mapping, _) = &shared.mappings[pick(&shared.mappings, selector / 3)?];
-        Some((mapping.address(), mapping.len()))
+        let (mapping, process) = &shared.mappings[pick(&shared.mappings, selector / 3)?];
+        Some((mapping.address(), mapping.len(), *process))
     }
 }
 
@@ -101,19 +101,37 @@ pub enum PagesOp {
 /// An operation on the user mappings of fresh pages.
 #[derive(Arbitrary, Debug)]
 pub enum SharedOp {
-    Map { index: u8, priority: u8 },
+    Map {
+        index: u8,
+        priority: u8,
+    },
     /// The application reads or writes its mapping.
-    AppAccess { index: u8, mapping: u8, offset: Size, len: u8, write: bool },
-    Unmap { index: u8, mapping: u8 },
+    AppAccess {
+        index: u8,
+        mapping: u8,
+        offset: Size,
+        len: u8,
+        write: bool,
+    },
+    Unmap {
+        index: u8,
+        mapping: u8,
+    },
 }
 
 fn request(bytes: Size, low: u8, high: u8, skip: u8, cache: u8, flags: u8) -> PageRequest {
     let at = PhysicalAddress::new;
-    let low = [at(0), at(0), at(1 << 20), at(1 << 32), at(0x1_FFFF_F000), at(1 << 40)][low as usize % 6];
-    let high = [PhysicalAddress::MAX, PhysicalAddress::MAX, at(0x100_0000 - 1), at(1 << 32), at(0), at(u64::MAX)]
-        [high as usize % 6];
-    let skip = [0, 0, PAGE as u64, 16 * PAGE as u64, 100, 1 << 63][skip as usize % 6];
-    let cache = if cache < 128 { CacheType::Cached } else { cache_type(cache) };
+    // Mostly the whole of memory and no skip; else ranges and skips, some
+    // invalid, some with no RAM.
+    let low =
+        if low < 192 { at(0) } else { [at(1 << 20), at(1 << 32), at(0x1_FFFF_F000), at(1 << 40)][low as usize % 4] };
+    let high = if high < 192 {
+        PhysicalAddress::MAX
+    } else {
+        [at(0x100_0000 - 1), at(1 << 32), at(0), at(u64::MAX)][high as usize % 4]
+    };
+    let skip = if skip < 192 { 0 } else { [PAGE as u64, 16 * PAGE as u64, 100, 1 << 63][skip as usize % 4] };
+    let cache = if cache < 192 { CacheType::Cached } else { cache_type(cache) };
     let flags = [
         PageFlags::FULLY_REQUIRED,
         PageFlags::NO_WAIT,
@@ -175,8 +193,8 @@ impl World<'_> {
                 }
             }
             PagesOp::Free(index) => {
-                if let Some(i) = pick(&self.pages.shared, index)
-                    .filter(|&i| ctx.passive && self.pages.shared[i].mappings.is_empty())
+                if let Some(i) =
+                    pick(&self.pages.shared, index).filter(|&i| ctx.passive && self.pages.shared[i].mappings.is_empty())
                 {
                     drop(self.pages.shared.swap_remove(i));
                 }
@@ -185,6 +203,18 @@ impl World<'_> {
             PagesOp::Resolve => {
                 let resolved = resolve_routines();
                 assert_eq!(resolved, if ctx.passive { Ok(true) } else { Err(NtStatus::INVALID_LEVEL) });
+            }
+        }
+    }
+
+    /// The process of the mapping an operation unmaps or the application
+    /// touches (the driver unmaps in the requester's context).
+    pub(super) fn shared_owner(&self, op: &SharedOp) -> Option<Option<UserProcess>> {
+        match *op {
+            SharedOp::Map { .. } => None,
+            SharedOp::AppAccess { index, mapping, .. } | SharedOp::Unmap { index, mapping } => {
+                let shared = &self.pages.shared[pick(&self.pages.shared, index)?];
+                Some(shared.mappings[pick(&shared.mappings, mapping)?].1)
             }
         }
     }

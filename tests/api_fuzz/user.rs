@@ -5,6 +5,8 @@
 //! during the copy), and [`SecuredUserSlice`]s (`MmSecureVirtualMemory`),
 //! released in and out of their process.
 
+use std::collections::HashMap;
+
 use arbitrary::Arbitrary;
 use wdm_mem::{
     NtStatus,
@@ -13,7 +15,7 @@ use wdm_mem::{
     user::{SecureAccess, SecuredUserSlice, UserSlice},
 };
 
-use super::{Context, PAGE, Size, World, full, pick, user_protection, user_race, within};
+use super::{Context, MAX_LIVE, PAGE, Size, World, full, near_offset, pick, user_protection, user_race};
 
 /// A METHOD_NEITHER IOCTL code, and a buffered one (whose neither buffers
 /// are refused).
@@ -30,30 +32,70 @@ const PROBE_ADDRESS: usize = 0x7FFF_FFFF_0000;
 pub struct Slices {
     slices: Vec<(UserSlice, Option<UserProcess>)>,
     secured: Vec<(SecuredUserSlice, Option<UserProcess>)>,
+    /// The process of each user buffer, by address.
+    owners: HashMap<usize, Option<UserProcess>>,
+}
+
+impl Slices {
+    /// `range` was allocated in `process`.
+    pub(super) fn note_buffer(&mut self, range: UserRange, process: Option<UserProcess>) {
+        self.owners.insert(range.address, process);
+    }
 }
 
 /// An operation on user slices (indices pick modulo the table's length).
 #[derive(Arbitrary, Debug)]
 pub enum SliceOp {
-    /// A slice of an address near a user buffer, a view, a shared mapping,
+    /// A slice of an address near a fresh user buffer, an older one, a
+    /// view, a shared mapping,
     /// NULL, a kernel address, `MmUserProbeAddress`, the top of the address
     /// space (wrapping) or nothing; from a METHOD_NEITHER request's input
     /// (`Some(false)`) or output (`Some(true)`) pointer, or the raw address.
-    Make { source: u8, offset: Size, len: Size, alignment: u8, pointer: Option<bool> },
-    Read { slice: u8, offset: Size, len: u8, width: u8, racing: Option<u8> },
-    Write { slice: u8, offset: Size, len: u8, width: u8, racing: Option<u8> },
+    Make {
+        source: u8,
+        offset: Size,
+        len: Size,
+        alignment: u8,
+        pointer: Option<bool>,
+    },
+    Read {
+        slice: u8,
+        offset: Size,
+        len: u8,
+        width: u8,
+        racing: Option<u8>,
+    },
+    Write {
+        slice: u8,
+        offset: Size,
+        len: u8,
+        width: u8,
+        racing: Option<u8>,
+    },
     Drop(u8),
 }
 
 /// An operation on secured slices.
 #[derive(Arbitrary, Debug)]
 pub enum SecuredOp {
-    Secure { slice: u8, write: bool },
-    Copy { index: u8, offset: Size, len: u8, write: bool, racing: Option<u8> },
+    Secure {
+        slice: u8,
+        write: bool,
+    },
+    Copy {
+        index: u8,
+        offset: Size,
+        len: u8,
+        write: bool,
+        racing: Option<u8>,
+    },
     Release(u8),
     /// The process frees (`None`) or reprotects the buffer under a secured
     /// slice, which the secure does not stop in the model.
-    UserSide { index: u8, protection: Option<u8> },
+    UserSide {
+        index: u8,
+        protection: Option<u8>,
+    },
     Drop(u8),
 }
 
@@ -96,11 +138,39 @@ fn write(slice: &UserSlice, offset: usize, len: u8, width: u8) -> (usize, Result
 impl World<'_> {
     pub(super) fn slice_op(&mut self, op: &SliceOp, ctx: Context) {
         match *op {
-            SliceOp::Make { source, offset, len, alignment, pointer } if !full(&self.user.slices) => {
-                let (base, size) = self.slice_source(source);
-                let address = base.wrapping_add(within(offset, size));
-                let alignment = [1, 2, 4, 8, 16, 0, 3, 32][alignment as usize % 8];
-                let len = len.get();
+            SliceOp::Make { source, offset, len, alignment, pointer } => {
+                if full(&self.user.slices) {
+                    // The new slice replaces one (where its drop may release).
+                    if !ctx.passive {
+                        return;
+                    }
+                    drop(self.user.slices.swap_remove(source as usize % MAX_LIVE));
+                }
+                // Mostly a fresh buffer of the requester (the caller's
+                // buffer of this request), else what is there.
+                let (base, size, _) = if (2..=5).contains(&(source % 12)) && !full(&self.user_buffers) {
+                    let range = self.kernel.user_buffer(len.get() % (4 * PAGE) + 1);
+                    self.user_buffers.push((range, true));
+                    self.user.note_buffer(range, ctx.process);
+                    (range.address, range.len, None)
+                } else {
+                    self.slice_source(source)
+                };
+                let address = base.wrapping_add(near_offset(offset, size));
+                // Mostly a valid alignment and an address aligned for it.
+                let (address, alignment) = match alignment {
+                    0..=159 => {
+                        let alignment = [1, 2, 4, 8, 16][alignment as usize % 5];
+                        (address & !(alignment - 1), alignment)
+                    }
+                    160..=191 => (address, [1, 2, 4, 8, 16][alignment as usize % 5]),
+                    _ => (address, [0, 3, 32][alignment as usize % 3]),
+                };
+                // Mostly about the memory's size, else any.
+                let len = match len {
+                    Size::Any(_) | Size::Max(_) => len.get(),
+                    _ => len.get() % (size + size / 8 + 2),
+                };
                 let made = match pointer {
                     None => UserSlice::new(address, len, alignment),
                     Some(output) => {
@@ -136,10 +206,9 @@ impl World<'_> {
                     Err(_) => {}
                 }
             }
-            SliceOp::Make { .. } => {}
             SliceOp::Read { slice, offset, len, width, racing } => {
                 let Some(i) = pick(&self.user.slices, slice) else { return };
-                let offset = within(offset, self.user.slices[i].0.len());
+                let offset = near_offset(offset, self.user.slices[i].0.len().min(8 * PAGE));
                 let race = self.slice_race(self.user.slices[i].0.address(), racing);
                 let (slice, owner) = &self.user.slices[i];
                 let (size, result) = racing_copy(self, race, || read(slice, offset, len, width));
@@ -150,7 +219,7 @@ impl World<'_> {
             }
             SliceOp::Write { slice, offset, len, width, racing } => {
                 let Some(i) = pick(&self.user.slices, slice) else { return };
-                let offset = within(offset, self.user.slices[i].0.len());
+                let offset = near_offset(offset, self.user.slices[i].0.len().min(8 * PAGE));
                 let race = self.slice_race(self.user.slices[i].0.address(), racing);
                 let (slice, owner) = &self.user.slices[i];
                 let (size, result) = racing_copy(self, race, || write(slice, offset, len, width));
@@ -159,10 +228,10 @@ impl World<'_> {
                 }
                 self.after_race(race);
             }
-            // The slice is dropped on error: only where its process
-            // reference may be released (<= DISPATCH_LEVEL).
+            // At PASSIVE_LEVEL, and one time in four (slices pile up for the
+            // copies).
             SliceOp::Drop(index) => {
-                if let Some(i) = pick(&self.user.slices, index).filter(|_| ctx.passive) {
+                if let Some(i) = pick(&self.user.slices, index).filter(|_| ctx.passive && index % 4 == 0) {
                     drop(self.user.slices.swap_remove(i));
                 }
             }
@@ -173,7 +242,17 @@ impl World<'_> {
         match *op {
             SecuredOp::Secure { slice, write } if ctx.non_paged_ok && !full(&self.user.secured) => {
                 let Some(i) = pick(&self.user.slices, slice) else { return };
-                let (slice, owner) = self.user.slices.swap_remove(i);
+                // The slice itself (dropped on error), or mostly a new one of
+                // its range made here (a driver's second slice of a pointer).
+                let (slice, owner) = if slice % 4 == 0 {
+                    self.user.slices.swap_remove(i)
+                } else {
+                    let old = &self.user.slices[i].0;
+                    match UserSlice::new(old.address(), old.len(), 1) {
+                        Ok(new) => (new, ctx.process),
+                        Err(status) => return assert!(!ctx.paged_ok, "{old:?} again: {status:?}"),
+                    }
+                };
                 let empty = slice.is_empty();
                 let access = if write { SecureAccess::ReadWrite } else { SecureAccess::ReadOnly };
                 match slice.secure(access) {
@@ -191,7 +270,7 @@ impl World<'_> {
             SecuredOp::Secure { .. } => {}
             SecuredOp::Copy { index, offset, len, write: to_user, racing } => {
                 let Some(i) = pick(&self.user.secured, index) else { return };
-                let offset = within(offset, self.user.secured[i].0.len());
+                let offset = near_offset(offset, self.user.secured[i].0.len().min(8 * PAGE));
                 let race = self.slice_race(self.user.secured[i].0.address(), racing);
                 let (secured, owner) = &self.user.secured[i];
                 let copy = || if to_user { write(secured, offset, len, 0) } else { read(secured, offset, len, 0) };
@@ -227,10 +306,11 @@ impl World<'_> {
             }
             // Dropped where the guard can release its handle (in its process
             // at <= APC_LEVEL); elsewhere the handle would be left to the
-            // process's exit (a documented leak, not generated).
+            // process's exit (a documented leak, not generated). One time in
+            // four, as for slices.
             SecuredOp::Drop(index) => {
                 if let Some(i) = pick(&self.user.secured, index)
-                    .filter(|&i| ctx.passive && self.user.secured[i].1 == ctx.process)
+                    .filter(|&i| ctx.passive && index % 4 == 0 && self.user.secured[i].1 == ctx.process)
                 {
                     drop(self.user.secured.swap_remove(i));
                 }
@@ -239,25 +319,50 @@ impl World<'_> {
     }
 
     /// The start and size of the memory a slice is made near (its address
-    /// then lies somewhere in it, or past it).
-    fn slice_source(&self, source: u8) -> (usize, usize) {
-        let buffer = pick(&self.user_buffers, source).map(|i| (self.user_buffers[i].0.address, self.user_buffers[i].0.len));
-        let view = pick(&self.user_views, source).map(|i| {
-            let view = &self.user_views[i].0;
-            (view.user_address(), view.len())
+    /// then lies somewhere in it, or past it), and its process if known.
+    fn slice_source(&self, source: u8) -> (usize, usize, Option<Option<UserProcess>>) {
+        let buffer = pick(&self.user_buffers, source).map(|i| {
+            let range = self.user_buffers[i].0;
+            (range.address, range.len, self.user.owners.get(&range.address).copied())
         });
-        let shared = self.pages.mapping_near(source);
-        let chosen = match source % 10 {
-            0 => Some((0, PAGE)),
-            1 => Some((KERNEL, PAGE)),
-            2..=4 => buffer,
-            5 => view,
-            6 => shared,
-            7 => Some((PROBE_ADDRESS - PAGE, 2 * PAGE)),
-            8 => Some((usize::MAX - 2 * PAGE + 1, 2 * PAGE)),
-            _ => None,
+        let view = pick(&self.user_views, source).map(|i| {
+            let (view, process) = &self.user_views[i];
+            (view.user_address(), view.len(), Some(*process))
+        });
+        let shared = self.pages.mapping_near(source).map(|(address, len, process)| (address, len, Some(process)));
+        let chosen = match source % 12 {
+            0 => Some((0, PAGE, None)),
+            1 => Some((KERNEL, PAGE, None)),
+            6 | 7 => buffer,
+            8 => view,
+            9 => shared,
+            10 => Some((PROBE_ADDRESS - PAGE, 2 * PAGE, None)),
+            11 => Some((usize::MAX - 2 * PAGE + 1, 2 * PAGE, None)),
+            _ => None, // 2..=5: a fresh buffer (when there is room)
         };
-        chosen.unwrap_or((0x10_0000, 16 * PAGE))
+        chosen.unwrap_or((0x10_0000, 16 * PAGE, None))
+    }
+
+    /// The process an operation on a slice would run in as a dispatch
+    /// routine: the slice's, or the memory's it is made of.
+    pub(super) fn slice_owner(&self, op: &SliceOp) -> Option<Option<UserProcess>> {
+        match *op {
+            SliceOp::Make { source, .. } => self.slice_source(source).2,
+            SliceOp::Read { slice, .. } | SliceOp::Write { slice, .. } | SliceOp::Drop(slice) => {
+                pick(&self.user.slices, slice).map(|i| self.user.slices[i].1)
+            }
+        }
+    }
+
+    /// As [`Self::slice_owner`], for a secured slice (or the slice to secure).
+    pub(super) fn secured_owner(&self, op: &SecuredOp) -> Option<Option<UserProcess>> {
+        match *op {
+            SecuredOp::Secure { slice, .. } => pick(&self.user.slices, slice).map(|i| self.user.slices[i].1),
+            SecuredOp::Copy { index, .. }
+            | SecuredOp::Release(index)
+            | SecuredOp::UserSide { index, .. }
+            | SecuredOp::Drop(index) => pick(&self.user.secured, index).map(|i| self.user.secured[i].1),
+        }
     }
 
     /// The racing user thread of a copy: it reprotects or frees the buffer
@@ -307,11 +412,7 @@ impl World<'_> {
 
 /// Runs `copy` while (with `race`) another thread, the user side, frees or
 /// reprotects a buffer.
-fn racing_copy<R>(
-    world: &World<'_>,
-    race: Option<(UserRange, Option<UserProtection>)>,
-    copy: impl FnOnce() -> R,
-) -> R {
+fn racing_copy<R>(world: &World<'_>, race: Option<(UserRange, Option<UserProtection>)>, copy: impl FnOnce() -> R) -> R {
     let kernel = world.kernel;
     std::thread::scope(|scope| {
         if let Some((range, protection)) = race {
