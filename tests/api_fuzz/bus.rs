@@ -129,11 +129,13 @@ pub enum BusOp {
     UnmapReadOnly(u8),
 }
 
-/// A port access, single or `_BUFFER_`.
+/// A port access, single or `_BUFFER_`, or the compile-time-checked forms
+/// of ports and registers (`read8::<OFFSET>()`, `read_array32::<OFFSET, N>()`).
 #[derive(Arbitrary, Debug)]
 pub enum PortOp {
     Access { index: u8, offset: Size, width: u8, write: bool, value: u32 },
     Buffer { index: u8, offset: Size, width: u8, count: u8, write: bool, value: u32 },
+    Fixed { write: bool, value: u64, cache: u8 },
 }
 
 /// A block of registers of an I/O-space mapping (read-write or read-only).
@@ -200,11 +202,12 @@ impl World<'_> {
             }
             BusOp::Close(index) => {
                 if let Some(i) = pick(&self.ports.ranges, index) {
-                    drop(self.ports.ranges.swap_remove(i));
+                    self.ports.ranges.swap_remove(i); // nothing to release: ports are not mapped
                 }
             }
             BusOp::UnmapReadOnly(index) => {
-                if let Some(i) = pick(&self.ports.read_only, index).filter(|_| ctx.passive) {
+                // MmUnmapIoSpace: <= DISPATCH_LEVEL.
+                if let Some(i) = pick(&self.ports.read_only, index).filter(|_| ctx.non_paged_ok) {
                     drop(self.ports.read_only.swap_remove(i));
                 }
             }
@@ -216,6 +219,7 @@ impl World<'_> {
             self.open_ports(PortAddress::new(PORT_BASE), PORT_COUNT); // the device's ports
         }
         match *op {
+            PortOp::Fixed { write, value, cache } => fixed(write, value, cache),
             PortOp::Access { index, offset, width, write, value } => {
                 let Some(i) = pick(&self.ports.ranges, index) else { return };
                 let ports = &self.ports.ranges[i];
@@ -325,6 +329,34 @@ impl World<'_> {
     pub(super) fn release_ports(&mut self) {
         self.ports.ranges.clear();
         self.ports.read_only.clear();
+    }
+}
+
+/// The device's ports and its first registers through constant offsets
+/// (the range and the mapping sized at compile time); the mapping is
+/// unmapped at the end of the step (it is made only at <= DISPATCH_LEVEL).
+fn fixed(write: bool, value: u64, cache: u8) {
+    let ports = PortRange::<PORT_COUNT>::new(PortAddress::new(PORT_BASE), PORT_COUNT).expect("the device's ports");
+    if write {
+        ports.write8::<0x1F>(value as u8);
+        ports.write16::<0x2>(value as u16);
+        ports.write32::<0x18>(value as u32);
+        assert_eq!(ports.read8::<0x1F>(), value as u8);
+        assert_eq!(ports.read16::<0x2>(), value as u16);
+        assert_eq!(ports.read32::<0x18>(), value as u32);
+    } else {
+        let _ = (ports.read8::<0x0>(), ports.read16::<0x1E>(), ports.read32::<0x8>());
+    }
+    let Ok(registers) = IoSpace::<0x100>::map(PhysicalAddress::new(DEVICE_BASE), 0x100, cache_type(cache)) else {
+        return;
+    };
+    if write {
+        registers.write_array32::<0x40, 4>(&[value as u32; 4]);
+        registers.write64::<0xF8>(value);
+        assert_eq!(registers.read_array32::<0x40, 4>(), [value as u32; 4]);
+        assert_eq!(registers.read64::<0xF8>(), value);
+    } else {
+        let _ = (registers.read_array8::<0x0, 16>(), registers.read_array64::<0xF0, 2>(), registers.read16::<0x2>());
     }
 }
 

@@ -45,7 +45,7 @@ impl Shared {
     fn pages_mut(&mut self) -> Option<&mut PagesMdl> {
         // SAFETY: live until Drop (invariant), and no mapping borrows them:
         // `&mut self` excludes every other reference.
-        self.mappings.is_empty().then(|| unsafe { self.pages.as_mut() })
+        if self.mappings.is_empty() { Some(unsafe { self.pages.as_mut() }) } else { None }
     }
 
     fn map_user(&mut self, priority: wdm_mem::mdl::PagePriority, process: Option<UserProcess>) -> NtStatus {
@@ -192,9 +192,10 @@ impl World<'_> {
                     Err(_) => {}
                 }
             }
+            // MmFreePagesFromMdl and ExFreePool: <= DISPATCH_LEVEL.
             PagesOp::Free(index) => {
-                if let Some(i) =
-                    pick(&self.pages.shared, index).filter(|&i| ctx.passive && self.pages.shared[i].mappings.is_empty())
+                if let Some(i) = pick(&self.pages.shared, index)
+                    .filter(|&i| ctx.non_paged_ok && self.pages.shared[i].mappings.is_empty())
                 {
                     drop(self.pages.shared.swap_remove(i));
                 }

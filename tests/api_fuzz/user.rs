@@ -140,8 +140,9 @@ impl World<'_> {
         match *op {
             SliceOp::Make { source, offset, len, alignment, pointer } => {
                 if full(&self.user.slices) {
-                    // The new slice replaces one (where its drop may release).
-                    if !ctx.passive {
+                    // The new slice replaces one (where its drop may release
+                    // its process reference: <= DISPATCH_LEVEL).
+                    if !ctx.non_paged_ok {
                         return;
                     }
                     drop(self.user.slices.swap_remove(source as usize % MAX_LIVE));
@@ -228,10 +229,10 @@ impl World<'_> {
                 }
                 self.after_race(race);
             }
-            // At PASSIVE_LEVEL, and one time in four (slices pile up for the
-            // copies).
+            // At <= DISPATCH_LEVEL (the process reference's release), one
+            // time in four (slices pile up for the copies).
             SliceOp::Drop(index) => {
-                if let Some(i) = pick(&self.user.slices, index).filter(|_| ctx.passive && index % 4 == 0) {
+                if let Some(i) = pick(&self.user.slices, index).filter(|_| ctx.non_paged_ok && index % 4 == 0) {
                     drop(self.user.slices.swap_remove(i));
                 }
             }
@@ -310,7 +311,7 @@ impl World<'_> {
             // four, as for slices.
             SecuredOp::Drop(index) => {
                 if let Some(i) = pick(&self.user.secured, index)
-                    .filter(|&i| ctx.passive && index % 4 == 0 && self.user.secured[i].1 == ctx.process)
+                    .filter(|&i| ctx.paged_ok && index % 4 == 0 && self.user.secured[i].1 == ctx.process)
                 {
                     drop(self.user.secured.swap_remove(i));
                 }
