@@ -10,11 +10,26 @@
 //! over user buffers that the user side reprotects or frees between steps
 //! and from another thread during the step, I/O space of a model device,
 //! fault injection, in the System process, a simulated user process or the
-//! wrong one, at PASSIVE_LEVEL or raised. Arguments are drawn to be often
-//! invalid: huge and zero sizes, misaligned offsets, wrong IRQL, wrong
-//! process. After every step the verifier must be clean; at the end the
-//! harness drops everything at PASSIVE_LEVEL, exits the processes and the
-//! verifier's report must be clean.
+//! wrong one, at PASSIVE_LEVEL or raised. One step in four is of the newer
+//! groups ([`Newer`]), each in a submodule with its state: `user` (copies
+//! through `UserSlice`s of METHOD_NEITHER pointers and raw addresses, good,
+//! NULL, kernel, misaligned, wrapping, freed or reprotected, also by a
+//! racing user thread; `SecuredUserSlice`s secured, copied through,
+//! released in and out of their process while the user side frees or
+//! reprotects the range), `pages` (`PagesMdl` with random flags, cache
+//! types, ranges and sizes, partial grants under a page limit, system
+//! mappings, `UserMapping`s the application reads and writes, unmapped in
+//! and out of their process) and `bus` (`HalTranslateBusAddress` of random
+//! bus addresses checked against the simulated buses, port ranges and their
+//! accesses of every width and `_BUFFER_` form, compile-time-checked ports
+//! and registers, and `READ_REGISTER_BUFFER_*`/`WRITE_REGISTER_BUFFER_*`
+//! blocks read back as written); operations on a slice or a mapping mostly
+//! run in its process, as a dispatch routine runs in its requester's.
+//! Arguments are drawn to be often invalid: huge and zero sizes, misaligned
+//! offsets, wrong IRQL, wrong process. After every step the verifier must
+//! be clean; at the end the harness drops everything at PASSIVE_LEVEL
+//! (secures and user mappings in their processes), exits the processes and
+//! the verifier's report must be clean.
 //!
 //! Not generated (each is a bug check or a leak by the crate's documented
 //! contract, which the verifier rightly reports, not a defect):
@@ -28,12 +43,24 @@
 //!   process: documented to leave the view mapped until its process exits,
 //!   which the System process never does (views of user processes are
 //!   unmapped from the wrong process freely: their exit cleans up);
-//! - a process exiting while the driver holds pages of it locked: Windows
-//!   bug-checks (0x76 PROCESS_HAS_LOCKED_PAGES), so the harness unlocks its
-//!   MDLs first, as a driver does at IRP_MJ_CLEANUP (exits happen only at
-//!   PASSIVE_LEVEL for that reason);
-//! - `mem::forget` and the `unsafe` API (raw handles, `from_irp`,
-//!   `for_kernel_address`, `delete_abandoning_entries`, `page_entire_driver`).
+//! - a process exiting while the driver holds pages of it locked, or has
+//!   pages mapped into it (a `UserMapping`): Windows bug-checks (0x76
+//!   PROCESS_HAS_LOCKED_PAGES), so the harness unlocks its MDLs and unmaps
+//!   its mappings first, as a driver does at IRP_MJ_CLEANUP (exits happen
+//!   only at PASSIVE_LEVEL for that reason); likewise it releases the
+//!   secures of the process's memory (a handle left to the exit is a leak);
+//! - dropping a `UserMapping` or a `SecuredUserSlice` outside its process
+//!   (documented to leave the mapping or the handle to the exit: a leak);
+//!   `unmap`/`release` there are generated (they give the value back);
+//! - a second user mapping of one `PagesMdl` in one process (Windows allows
+//!   it; the model does not model it and says so: `MDL_NOT_MODELLED`);
+//! - a port range over ports no device owns (which ports it opens is the
+//!   driver's responsibility, the verifier's `IO_PORT_UNCLAIMED`): ranges
+//!   of any base and length are made, only those inside the port device
+//!   are kept and accessed;
+//! - `mem::forget` and the `unsafe` API (raw handles, `for_kernel_address`,
+//!   `delete_abandoning_entries`, `page_entire_driver`; `from_irp` only of
+//!   a live model IRP, as a dispatch routine gets it).
 
 mod bus;
 mod pages;

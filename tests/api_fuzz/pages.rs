@@ -26,7 +26,7 @@ pub const PAGE_LIMIT: usize = 64;
 /// in (`None`: the System process).
 ///
 /// # Invariants
-/// `pages` comes from `Box::into_raw` and is freed only by `Drop`, after
+/// `pages` comes from `Box::leak` and is freed only by `Drop`, after
 /// every mapping (each borrows it) is gone; no `&mut` to it is made while a
 /// mapping lives.
 pub struct Shared {
@@ -43,9 +43,12 @@ impl Shared {
     /// The pages for a system mapping: only while no user mapping borrows
     /// them (safe code could not have both either).
     fn pages_mut(&mut self) -> Option<&mut PagesMdl> {
+        if !self.mappings.is_empty() {
+            return None;
+        }
         // SAFETY: live until Drop (invariant), and no mapping borrows them:
         // `&mut self` excludes every other reference.
-        if self.mappings.is_empty() { Some(unsafe { self.pages.as_mut() }) } else { None }
+        Some(unsafe { self.pages.as_mut() })
     }
 
     fn map_user(&mut self, priority: wdm_mem::mdl::PagePriority, process: Option<UserProcess>) -> NtStatus {
@@ -67,7 +70,7 @@ impl Shared {
 impl Drop for Shared {
     fn drop(&mut self) {
         assert!(self.mappings.is_empty(), "the harness unmaps before it frees");
-        // SAFETY: from Box::into_raw (invariant), no mapping borrows it, freed
+        // SAFETY: from Box::leak (invariant), no mapping borrows it, freed
         // once, here.
         drop(unsafe { Box::from_raw(self.pages.as_ptr()) });
     }
