@@ -10,11 +10,15 @@
 //! over user buffers that the user side reprotects or frees between steps
 //! and from another thread during the step, I/O space of a model device,
 //! fault injection, in the System process, a simulated user process or the
-//! wrong one, at PASSIVE_LEVEL or raised. One step in four is of the newer
-//! groups ([`Newer`]), each in a submodule with its state: `user` (copies
-//! through `UserSlice`s of METHOD_NEITHER pointers and raw addresses, good,
-//! NULL, kernel, misaligned, wrapping, freed or reprotected, also by a
-//! racing user thread; `SecuredUserSlice`s secured, copied through,
+//! wrong one, at PASSIVE_LEVEL or raised. This module is the driver (the
+//! steps, their decoding, the world's state, processes, pool, statics, I/O
+//! space, memory, fault injection); the groups live in submodules:
+//! `sections`, `lists`, `mdl` (user buffers and their MDLs), and those of
+//! the newer APIs, one step in four ([`Newer`]), with their state: `user`
+//! (copies through `UserSlice`s of METHOD_NEITHER pointers and raw
+//! addresses, good, NULL, kernel, misaligned, wrapping, freed or
+//! reprotected, also by a racing user thread; `SecuredUserSlice`s secured,
+//! copied through,
 //! released in and out of their process while the user side frees or
 //! reprotects the range), `pages` (`PagesMdl` with random flags, cache
 //! types, ranges and sizes, partial grants under a page limit, system
@@ -63,33 +67,33 @@
 //!   a live model IRP, as a dispatch routine gets it).
 
 mod bus;
+mod lists;
+mod mdl;
 mod pages;
+mod sections;
 mod user;
 
 use std::{
-    pin::Pin,
     sync::atomic::{AtomicU64, Ordering},
-    thread,
     vec::Vec,
 };
 
 use arbitrary::{Arbitrary, Unstructured};
+use lists::{Entries, Lists};
+use mdl::Locked;
+use sections::{AnySystemView, AnyUserView};
 use wdm_mem::{
     Irql, NtStatus,
     address::{is_address_valid, physical_address},
     io_space::IoSpace,
-    lookaside::{LookasideConfig, LookasideListEx, NPagedLookasideList, PagedLookasideList},
-    mdl::{LockedMdl, Mdl, NonPagedMdl, PagePriority, ReadAccess, UserBuffer, WriteAccess, with_user_buffer},
+    lookaside::{LookasideListEx, NPagedLookasideList, PagedLookasideList},
+    mdl::{NonPagedMdl, PagePriority},
     memory::{CacheType, ContiguousBuffer, NonCachedBuffer, PhysicalAddress, PhysicalLimits},
     model::{Fault, Kernel, UserProcess, UserProtection, UserRange},
     object_name,
     pool::{PoolBox, PoolBuffer, PoolTag, PoolType},
     pool_tag,
-    section::{
-        BackingFile, Exclusive, FileAccess, ObjectName, ReadOnly, ReadWrite, Section, SectionAccess, SectionProtection,
-        SystemView, UserView, WriteCopy,
-    },
-    sys,
+    section::{ObjectName, Section},
 };
 
 wdm_mem::pageable_static! {
@@ -285,37 +289,6 @@ struct Context {
     process: Option<UserProcess>,
 }
 
-enum AnyUserView {
-    ReadWrite(UserView<ReadWrite>),
-    ReadOnly(UserView<ReadOnly>),
-    WriteCopy(UserView<WriteCopy>),
-}
-
-impl AnyUserView {
-    fn user_address(&self) -> usize {
-        match self {
-            AnyUserView::ReadWrite(view) => view.user_address(),
-            AnyUserView::ReadOnly(view) => view.user_address(),
-            AnyUserView::WriteCopy(view) => view.user_address(),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            AnyUserView::ReadWrite(view) => view.len(),
-            AnyUserView::ReadOnly(view) => view.len(),
-            AnyUserView::WriteCopy(view) => view.len(),
-        }
-    }
-}
-
-enum AnySystemView {
-    ReadWrite(SystemView<ReadWrite>),
-    ReadOnly(SystemView<ReadOnly>),
-    ExclusiveReadWrite(SystemView<ReadWrite, Exclusive>),
-    ExclusiveReadOnly(SystemView<ReadOnly, Exclusive>),
-}
-
 enum Pool {
     Buffer(PoolBuffer),
     Boxed(PoolBox<[u64; 8]>),
@@ -327,32 +300,6 @@ impl Pool {
             Pool::Buffer(buffer) => buffer.pool_type().is_paged(),
             Pool::Boxed(boxed) => boxed.pool_type().is_paged(),
         }
-    }
-}
-
-enum Locked {
-    Read(LockedMdl<'static, UserBuffer, ReadAccess>),
-    Write(LockedMdl<'static, UserBuffer, WriteAccess>),
-}
-
-type Entry = [u64; 4];
-
-/// The three lists of a sequence (they outlive every entry).
-struct Lists {
-    non_paged: Pin<Box<NPagedLookasideList<Entry>>>,
-    paged: Pin<Box<PagedLookasideList<Entry>>>,
-    ex: Pin<Box<LookasideListEx<Entry>>>,
-}
-
-/// The live entries of one family, with whether the list's pool is paged.
-struct Entries<'a, K: wdm_mem::lookaside::ListKind> {
-    boxes: Vec<wdm_mem::lookaside::LookasideBox<'a, Entry, K>>,
-    paged: bool,
-}
-
-impl<K: wdm_mem::lookaside::ListKind> Default for Entries<'_, K> {
-    fn default() -> Self {
-        Entries { boxes: Vec::new(), paged: false }
     }
 }
 
@@ -570,253 +517,26 @@ impl<'l> World<'l> {
                     }
                 }
             }
-            Op::ListInit { family, pool } => {
-                let default = [PoolType::NonPagedNx, PoolType::Paged, PoolType::NonPagedNx][family as usize % 3];
-                let pool = pool.map_or(default, pool_type);
-                match family % 3 {
-                    0 if self.lists.non_paged.as_ref().init(LookasideConfig::new(TAG).pool(pool)).is_ok() => {
-                        self.non_paged_entries.paged = pool.is_paged();
-                    }
-                    1 => {
-                        let _ = self.lists.paged.as_ref().init(LookasideConfig::new(TAG).pool(pool));
-                    }
-                    2 if self.lists.ex.as_ref().init(LookasideConfig::new(TAG).pool(pool)).is_ok() => {
-                        self.ex_entries.paged = pool.is_paged()
-                    }
-                    _ => {}
-                }
-            }
-            Op::ListAllocate { family, count, on_thread } => self.list_allocate(family, count % 4 + 1, on_thread),
-            Op::ListTouch { family, index, value } => {
-                fn touch<K: wdm_mem::lookaside::ListKind>(entries: &mut Entries<'_, K>, ctx: Context, i: u8, v: u64) {
-                    let allowed = if entries.paged { ctx.paged_ok } else { ctx.non_paged_ok };
-                    if let Some(i) = pick(&entries.boxes, i).filter(|_| allowed) {
-                        let entry = &mut *entries.boxes[i];
-                        entry[v as usize % 4] = entry[(v as usize % 4 + 1) % 4].wrapping_add(v);
-                    }
-                }
-                match family % 3 {
-                    0 => touch(&mut self.non_paged_entries, ctx, index, value),
-                    1 => touch(&mut self.paged_entries, ctx, index, value),
-                    _ => touch(&mut self.ex_entries, ctx, index, value),
-                }
-            }
-            Op::ListFree { family, index, on_thread } if ctx.passive => {
-                fn free<K: wdm_mem::lookaside::ListKind>(
-                    entries: &mut Entries<'_, K>,
-                    index: u8,
-                    on_thread: bool,
-                    kernel: &Kernel,
-                ) {
-                    let Some(i) = pick(&entries.boxes, index) else { return };
-                    let entry = entries.boxes.swap_remove(i);
-                    if on_thread {
-                        let handle = kernel.handle();
-                        thread::scope(|scope| {
-                            scope.spawn(move || {
-                                let _entered = handle.enter();
-                                drop(entry);
-                            });
-                        });
-                    } else {
-                        drop(entry);
-                    }
-                }
-                match family % 3 {
-                    0 => free(&mut self.non_paged_entries, index, on_thread, self.kernel),
-                    1 => free(&mut self.paged_entries, index, on_thread, self.kernel),
-                    _ => free(&mut self.ex_entries, index, on_thread, self.kernel),
-                }
-            }
-            Op::ListFree { .. } => {}
-            Op::ListDelete(family) if ctx.passive => {
-                // SAFETY: no other thread uses the lists during a step (the
-                // second thread of an entry step is joined), and the model
-                // always counts entries, so a delete with entries out is
-                // refused (CANNOT_DELETE), which the step asserts.
-                let result = unsafe {
-                    match family % 3 {
-                        0 => self.lists.non_paged.as_ref().delete(),
-                        1 => self.lists.paged.as_ref().delete(),
-                        _ => self.lists.ex.as_ref().delete(),
-                    }
-                };
-                let outstanding =
-                    [self.non_paged_entries.boxes.len(), self.paged_entries.boxes.len(), self.ex_entries.boxes.len()]
-                        [family as usize % 3];
-                if outstanding > 0 {
-                    assert_eq!(result, Err(NtStatus::CANNOT_DELETE), "deleting a list with entries out");
-                }
-            }
-            Op::ListDelete(_) => {}
-            Op::ListStats(family) => {
-                let _ = match family % 3 {
-                    0 => self.lists.non_paged.as_ref().stats(),
-                    1 => self.lists.paged.as_ref().stats(),
-                    _ => self.lists.ex.as_ref().stats(),
-                };
-            }
-            Op::SectionCreate { size, protection, name, reserve, open_if } if !full(&self.sections) => {
-                let protection =
-                    [SectionProtection::ReadWrite, SectionProtection::ReadOnly, SectionProtection::WriteCopy]
-                        [protection as usize % 3];
-                let mut builder = Section::builder().size(size.get() as u64).protection(protection);
-                if let Some(name) = name {
-                    builder = builder.named(NAMES[name as usize % NAMES.len()]);
-                }
-                if reserve {
-                    builder = builder.reserve();
-                }
-                let created =
-                    if open_if { builder.create_or_open().map(|(section, _)| section) } else { builder.create() };
-                if let Ok(section) = created {
-                    self.sections.push(section);
-                }
-            }
-            Op::SectionCreate { .. } => {}
-            Op::SectionOpen { name, write } if !full(&self.sections) => {
-                let access = if write { SectionAccess::READ_WRITE } else { SectionAccess::READ };
-                if let Ok(section) = Section::open(NAMES[name as usize % NAMES.len()], access) {
-                    self.sections.push(section);
-                }
-            }
-            Op::SectionOpen { .. } => {}
-            Op::SectionClose(index) => {
-                if let Some(i) = pick(&self.sections, index).filter(|_| ctx.passive) {
-                    let _ = self.sections.swap_remove(i).close();
-                }
-            }
-            Op::SectionQuery(index) => {
-                if let Some(i) = pick(&self.sections, index) {
-                    let _ = self.sections[i].size();
-                }
-            }
-            Op::MapUser { section, kind, offset, size } if !full(&self.user_views) => {
-                let Some(i) = pick(&self.sections, section) else { return };
-                let section = &self.sections[i];
-                // Mostly 64 KiB-aligned offsets (the allocation granularity).
-                let offset = match offset {
-                    0..=159 => 0,
-                    160..=223 => u64::from(offset % 4) * 0x1_0000,
-                    _ => u64::from(offset % 32) * PAGE as u64 + u64::from(offset & 1),
-                };
-                let size = match (size, section.size()) {
-                    (Size::Any(_) | Size::Max(_), _) | (_, None) => size.get(),
-                    (_, Some(whole)) => size.get() % (whole as usize + PAGE), // often within the section
-                };
-                let view = match kind % 3 {
-                    0 => section.map::<ReadWrite>(offset, size).map(AnyUserView::ReadWrite),
-                    1 => section.map::<ReadOnly>(offset, size).map(AnyUserView::ReadOnly),
-                    _ => section.map::<WriteCopy>(offset, size).map(AnyUserView::WriteCopy),
-                };
-                if let Ok(view) = view {
-                    self.user_views.push((view, ctx.process));
-                }
-            }
-            Op::MapUser { .. } => {}
-            Op::MapSystem { section, write } if !full(&self.system_views) => {
-                let Some(i) = pick(&self.sections, section) else { return };
-                let view = if write {
-                    self.sections[i].map_system::<ReadWrite>().map(AnySystemView::ReadWrite)
-                } else {
-                    self.sections[i].map_system::<ReadOnly>().map(AnySystemView::ReadOnly)
-                };
-                if let Ok(view) = view {
-                    self.system_views.push(view);
-                }
-            }
-            Op::MapExclusive { size, write } if !full(&self.system_views) => {
-                let builder = Section::builder().size(size.get() as u64);
-                let view = if write {
-                    builder.map_exclusive::<ReadWrite>().map(AnySystemView::ExclusiveReadWrite)
-                } else {
-                    builder
-                        .protection(SectionProtection::ReadOnly)
-                        .map_exclusive()
-                        .map(AnySystemView::ExclusiveReadOnly)
-                };
-                if let Ok(view) = view {
-                    self.system_views.push(view);
-                }
-            }
-            Op::MapSystem { .. } | Op::MapExclusive { .. } => {}
-            Op::UserViewAccess { view, offset, len, write } => {
-                let Some(i) = pick(&self.user_views, view) else { return };
-                let mut bytes = vec![len; len as usize];
-                let offset = offset.get();
-                let _ = match &mut self.user_views[i].0 {
-                    AnyUserView::ReadWrite(view) if write => view.write_bytes(offset, &bytes),
-                    AnyUserView::WriteCopy(view) if write => view.write_bytes(offset, &bytes),
-                    AnyUserView::ReadWrite(view) => view.read_bytes(offset, &mut bytes),
-                    AnyUserView::WriteCopy(view) => view.read_bytes(offset, &mut bytes),
-                    AnyUserView::ReadOnly(view) => view.read_bytes(offset, &mut bytes),
-                };
-            }
-            Op::UserViewCommit { view, offset, len } => {
-                let Some(i) = pick(&self.user_views, view) else { return };
-                let _ = match &self.user_views[i].0 {
-                    AnyUserView::ReadWrite(view) => view.commit(offset.get(), len.get()),
-                    AnyUserView::ReadOnly(view) => view.commit(offset.get(), len.get()),
-                    AnyUserView::WriteCopy(view) => view.commit(offset.get(), len.get()),
-                };
-            }
-            Op::UserViewUnmap(index) => {
-                // In the current process, right or wrong (a wrong one leaves
-                // the view mapped until its process exits).
-                let Some(i) = pick(&self.user_views, index).filter(|_| ctx.passive) else { return };
-                if self.user_views[i].1.is_none() && ctx.process.is_some() {
-                    return; // the System process never exits: a documented leak, not generated
-                }
-                {
-                    let _ = match self.user_views.swap_remove(i).0 {
-                        AnyUserView::ReadWrite(view) => view.unmap(),
-                        AnyUserView::ReadOnly(view) => view.unmap(),
-                        AnyUserView::WriteCopy(view) => view.unmap(),
-                    };
-                }
-            }
-            Op::UserSide { view, action, offset, len } => {
-                // The view's process's own code, between the driver's calls.
-                let Some(i) = pick(&self.user_views, view) else { return };
-                let (view, process) = &self.user_views[i];
-                let Some(process) = process else { return };
-                let base = view.user_address();
-                let address = base.wrapping_add(offset.get() % (16 * PAGE));
-                let len = len.get();
-                let _ = match action % 6 {
-                    0 => process.write(address, &vec![action; len % 512]),
-                    1 => process.read(address, len % 512).map(drop),
-                    2 => process.unmap(base),
-                    3 => process.protect(address, len, sys::PAGE_NOACCESS),
-                    4 => process.protect(address, len, sys::PAGE_READONLY),
-                    _ => process.commit(address, len).and_then(|()| process.protect(address, len, sys::PAGE_READWRITE)),
-                };
-            }
-            Op::SystemViewAccess { view, offset, len, write } => {
-                let Some(i) = pick(&self.system_views, view) else { return };
-                let mut bytes = vec![len; len as usize];
-                let offset = offset.get();
-                let _ = match &mut self.system_views[i] {
-                    AnySystemView::ReadWrite(view) if write => view.write_bytes(offset, &bytes),
-                    AnySystemView::ReadWrite(view) => view.read_bytes(offset, &mut bytes),
-                    AnySystemView::ReadOnly(view) => view.read_bytes(offset, &mut bytes),
-                    AnySystemView::ExclusiveReadWrite(view) if write => {
-                        view.get_mut::<u32>(offset).map(|value| *value ^= 1)
-                    }
-                    AnySystemView::ExclusiveReadWrite(view) => view.read_bytes(offset, &mut bytes),
-                    AnySystemView::ExclusiveReadOnly(view) => view.get::<u16>(offset).map(drop),
-                };
-            }
-            Op::SystemViewUnmap(index) => {
-                if let Some(i) = pick(&self.system_views, index).filter(|_| ctx.passive) {
-                    let _ = match self.system_views.swap_remove(i) {
-                        AnySystemView::ReadWrite(view) => view.unmap(),
-                        AnySystemView::ReadOnly(view) => view.unmap(),
-                        AnySystemView::ExclusiveReadWrite(view) => view.unmap(),
-                        AnySystemView::ExclusiveReadOnly(view) => view.unmap(),
-                    };
-                }
-            }
+            Op::ListInit { .. }
+            | Op::ListAllocate { .. }
+            | Op::ListTouch { .. }
+            | Op::ListFree { .. }
+            | Op::ListDelete(_)
+            | Op::ListStats(_) => self.list_op(op, ctx),
+            Op::SectionCreate { .. }
+            | Op::SectionOpen { .. }
+            | Op::SectionClose(_)
+            | Op::SectionQuery(_)
+            | Op::FileSection { .. }
+            | Op::MapUser { .. }
+            | Op::MapSystem { .. }
+            | Op::MapExclusive { .. }
+            | Op::UserViewAccess { .. }
+            | Op::UserViewCommit { .. }
+            | Op::UserViewUnmap(_)
+            | Op::UserSide { .. }
+            | Op::SystemViewAccess { .. }
+            | Op::SystemViewUnmap(_) => self.section_op(op, ctx),
             Op::StaticLock { which, exclusive } if !full(&self.counters) && !full(&self.guards) => {
                 match (which % 3, exclusive) {
                     (0, false) => COUNTERS.lock().map(|guard| self.counters.push(guard)),
@@ -852,90 +572,13 @@ impl<'l> World<'l> {
                 }
             }
             Op::StaticUnlock(_) => {}
-            Op::UserBuffer { len, read_only } if !full(&self.user_buffers) => {
-                let len = len.get() % (64 * PAGE) + 1;
-                let range =
-                    if read_only { self.kernel.read_only_user_buffer(len) } else { self.kernel.user_buffer(len) };
-                self.user_buffers.push((range, true));
-                self.user.note_buffer(range, ctx.process);
-            }
-            Op::UserBuffer { .. } => {}
-            Op::UserBufferProtect { buffer, protection } => {
-                if let Some(i) = pick(&self.user_buffers, buffer).filter(|&i| self.live_buffer(i)) {
-                    self.kernel.protect_user_buffer(self.user_buffers[i].0, user_protection(protection));
-                }
-            }
-            Op::UserBufferFree(buffer) => {
-                if let Some(i) = pick(&self.user_buffers, buffer).filter(|&i| self.live_buffer(i)) {
-                    self.kernel.free_user_buffer(self.user_buffers[i].0);
-                    self.user_buffers[i].1 = false; // its address stays, freed: probes must fail
-                }
-            }
-            Op::MdlLock { buffer, offset, len, write } if !full(&self.locked) => {
-                let Some(i) = pick(&self.user_buffers, buffer) else { return };
-                let address = self.user_buffers[i].0.address.wrapping_add(within(offset, self.user_buffers[i].0.len));
-                let Ok(mdl) = Mdl::for_user_buffer(address, len.get()) else { return };
-                let locked =
-                    if write { mdl.lock::<WriteAccess>().map(Locked::Write) } else { mdl.lock().map(Locked::Read) };
-                if let Ok(locked) = locked {
-                    self.locked.push(locked);
-                }
-            }
-            Op::MdlLock { .. } => {}
-            Op::MdlMap { mdl, priority: p, offset, value, racing } => {
-                let Some(i) = pick(&self.locked, mdl) else { return };
-                let race = self.race(racing);
-                let kernel = self.kernel;
-                thread::scope(|scope| {
-                    if let Some((range, protection)) = race {
-                        scope.spawn(move || user_race(kernel, range, protection));
-                    }
-                    match &mut self.locked[i] {
-                        Locked::Read(locked) => {
-                            if let Ok(mapping) = locked.map(priority(p)) {
-                                let _ = mapping.read::<u32>(offset.get());
-                            }
-                        }
-                        Locked::Write(locked) => {
-                            if let Ok(mut mapping) = locked.map(priority(p)) {
-                                let _ = mapping.write_bytes(offset.get(), &[value; 5]);
-                                let _ = mapping.read::<u64>(offset.get());
-                            }
-                        }
-                    }
-                });
-                self.after_race(race);
-            }
-            Op::MdlUnlock(index) => {
-                if let Some(i) = pick(&self.locked, index).filter(|_| ctx.passive) {
-                    let _ = match self.locked.swap_remove(i) {
-                        Locked::Read(locked) => locked.unlock().map(drop),
-                        Locked::Write(locked) => locked.unlock().map(drop),
-                    };
-                }
-            }
-            Op::WithUserBuffer { buffer, offset, len, write, racing } => {
-                let Some(i) = pick(&self.user_buffers, buffer) else { return };
-                let address = self.user_buffers[i].0.address.wrapping_add(within(offset, self.user_buffers[i].0.len));
-                let race = self.race(racing);
-                let kernel = self.kernel;
-                let len = len.get();
-                thread::scope(|scope| {
-                    if let Some((range, protection)) = race {
-                        scope.spawn(move || user_race(kernel, range, protection));
-                    }
-                    let _ = if write {
-                        with_user_buffer::<WriteAccess, _>(address, len, PagePriority::Normal, |mapping| {
-                            let _ = mapping.write_bytes(len / 2, &[1, 2, 3]);
-                        })
-                    } else {
-                        with_user_buffer::<ReadAccess, _>(address, len, PagePriority::Low, |mapping| {
-                            let _ = mapping.read::<u16>(len.saturating_sub(2));
-                        })
-                    };
-                });
-                self.after_race(race);
-            }
+            Op::UserBuffer { .. }
+            | Op::UserBufferProtect { .. }
+            | Op::UserBufferFree(_)
+            | Op::MdlLock { .. }
+            | Op::MdlMap { .. }
+            | Op::MdlUnlock(_)
+            | Op::WithUserBuffer { .. } => self.mdl_op(op, ctx),
             Op::IoMap { offset, len, cache } if !full(&self.io) => {
                 // Mostly page-aligned bases, in the device or just past it.
                 let offset = match offset {
@@ -1010,19 +653,6 @@ impl<'l> World<'l> {
                 let _ =
                     if physical { physical_address(address).map(drop) } else { is_address_valid(address).map(drop) };
             }
-            Op::FileSection { size, write, protection } if !full(&self.sections) => {
-                let access = if write { FileAccess::ReadWrite } else { FileAccess::Read };
-                let Ok(file) = BackingFile::open(object_name!("\\??\\C:\\wdm-mem-fuzz.bin"), access) else { return };
-                let protection =
-                    [SectionProtection::ReadWrite, SectionProtection::ReadOnly, SectionProtection::WriteCopy]
-                        [protection as usize % 3];
-                if let Ok(section) =
-                    Section::builder().backed_by(&file).size(size.get() as u64).protection(protection).create()
-                {
-                    self.sections.push(section);
-                }
-            }
-            Op::FileSection { .. } => {}
             Op::Newer(Newer::Slice(_, ref op)) => self.slice_op(op, ctx),
             Op::Newer(Newer::Secured(_, ref op)) => self.secured_op(op, ctx),
             Op::Newer(Newer::Pages(ref op)) => self.pages_op(op, ctx),
@@ -1060,67 +690,6 @@ impl<'l> World<'l> {
         }
     }
 
-    /// The user buffer a racing user thread reprotects or frees, if any.
-    fn race(&self, racing: Option<u8>) -> Option<(UserRange, Option<UserProtection>)> {
-        let racing = racing?;
-        let i = pick(&self.user_buffers, racing)?;
-        let range = self.user_buffers[i].0;
-        self.live_buffer(i).then_some((range, (racing % 4 != 0).then(|| user_protection(racing))))
-    }
-
-    /// Whether user buffer `i` is live: not freed by a step, nor by its
-    /// process's exit (which frees the process's buffers).
-    fn live_buffer(&self, i: usize) -> bool {
-        self.user_buffers[i].1 && self.kernel.is_live_user_buffer(self.user_buffers[i].0)
-    }
-
-    fn after_race(&mut self, race: Option<(UserRange, Option<UserProtection>)>) {
-        if let Some((range, None)) = race {
-            for buffer in &mut self.user_buffers {
-                if buffer.0 == range {
-                    buffer.1 = false;
-                }
-            }
-        }
-    }
-
-    /// Lists' entries as a thread of the kernel would take them.
-    fn list_allocate(&mut self, family: u8, count: u8, on_thread: bool) {
-        fn allocate<'a, K: wdm_mem::lookaside::ListKind>(
-            list: Pin<&'a wdm_mem::lookaside::LookasideList<Entry, K>>,
-            entries: &mut Entries<'a, K>,
-            count: u8,
-            on_thread: Option<&Kernel>,
-        ) {
-            if full(&entries.boxes) {
-                return;
-            }
-            let take = move || (0..count).filter_map(|n| list.allocate([n as u64; 4]).ok()).collect::<Vec<_>>();
-            let taken = match on_thread {
-                Some(kernel) => {
-                    let handle = kernel.handle();
-                    thread::scope(|scope| {
-                        scope
-                            .spawn(move || {
-                                let _entered = handle.enter();
-                                take()
-                            })
-                            .join()
-                            .expect("the allocating thread panicked")
-                    })
-                }
-                None => take(),
-            };
-            entries.boxes.extend(taken);
-        }
-        let on_thread = on_thread.then_some(self.kernel);
-        match family % 3 {
-            0 => allocate(self.lists.non_paged.as_ref(), &mut self.non_paged_entries, count, on_thread),
-            1 => allocate(self.lists.paged.as_ref(), &mut self.paged_entries, count, on_thread),
-            _ => allocate(self.lists.ex.as_ref(), &mut self.ex_entries, count, on_thread),
-        }
-    }
-
     /// Drops everything at PASSIVE_LEVEL: user views in their processes,
     /// then the processes exit.
     fn release_all(&mut self) {
@@ -1154,14 +723,6 @@ impl<'l> World<'l> {
         for process in self.processes.drain(..) {
             process.exit();
         }
-    }
-}
-
-/// The user side racing the driver: reprotects or frees `range`.
-fn user_race(kernel: &Kernel, range: UserRange, protection: Option<UserProtection>) {
-    match protection {
-        Some(protection) => kernel.protect_user_buffer(range, protection),
-        None => kernel.free_user_buffer(range),
     }
 }
 

@@ -15,7 +15,7 @@ use wdm_mem::{
     user::{SecureAccess, SecuredUserSlice, UserSlice},
 };
 
-use super::{Context, MAX_LIVE, PAGE, Size, World, full, near_offset, pick, user_protection, user_race};
+use super::{Context, MAX_LIVE, PAGE, Size, World, full, mdl::user_race, near_offset, pick, user_protection};
 
 /// A METHOD_NEITHER IOCTL code, and a buffered one (whose neither buffers
 /// are refused).
