@@ -227,6 +227,13 @@ impl World<'_> {
                 if let Some(status) = refused(ctx, *owner, offset, size, slice.len()) {
                     assert_eq!(result, Err(status), "a write of {size} bytes at {offset:#x} of {slice:?}");
                 }
+                if result.is_ok() && width % 5 == 0 {
+                    // Read back (unless the racing thread took the pages away).
+                    let mut back = vec![0; size];
+                    if slice.read_into(offset, &mut back).is_ok() {
+                        assert_eq!(back, vec![len; size], "read back at {offset:#x} of {slice:?}");
+                    }
+                }
                 self.after_race(race);
             }
             // At <= DISPATCH_LEVEL (the process reference's release), one
