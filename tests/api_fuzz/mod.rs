@@ -10,9 +10,11 @@
 //! over user buffers that the user side reprotects or frees between steps
 //! and from another thread during the step, I/O space of a model device,
 //! fault injection, in the System process, a simulated user process or the
-//! wrong one, at PASSIVE_LEVEL or raised. This module is the driver (the
-//! steps, their decoding, the world's state, processes, pool, statics, I/O
-//! space, memory, fault injection); the groups live in submodules:
+//! wrong one, at PASSIVE_LEVEL or raised, on a kernel that is mostly
+//! Windows 10's, sometimes Wine's or one without a routine the crate looks
+//! up at run time ([`Flavour`], the first byte). This module is the driver
+//! (the steps, their decoding, the world's state, processes, pool, statics,
+//! I/O space, memory, fault injection); the groups live in submodules:
 //! `sections`, `lists`, `mdl` (user buffers and their MDLs), and those of
 //! the newer APIs, one step in four ([`Newer`]), with their state: `user`
 //! (copies through `UserSlice`s of METHOD_NEITHER pointers and raw
@@ -306,6 +308,7 @@ impl Pool {
 /// Everything a sequence holds.
 struct World<'l> {
     kernel: &'l Kernel,
+    flavour: Flavour,
     lists: &'l Lists,
     processes: Vec<UserProcess>,
     exited: Vec<UserProcess>,
@@ -348,6 +351,60 @@ fn full<T>(items: &[T]) -> bool {
     items.len() >= MAX_LIVE
 }
 
+/// The kernel a sequence runs on, from its first byte: mostly Windows 10
+/// and later; else Wine's (recognised by its export), or one without a
+/// routine the crate looks up at run time (an older Windows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    Windows,
+    Wine,
+    Without(&'static str),
+}
+
+impl Flavour {
+    /// The routines the crate resolves with `MmGetSystemRoutineAddress`.
+    const RESOLVED: [&'static str; 13] = [
+        "MmAllocatePagesForMdlEx",
+        "MmFreePagesFromMdl",
+        "ExAllocatePool2",
+        "ZwQuerySection",
+        "MmMapViewInSystemSpace",
+        "MmUnmapViewInSystemSpace",
+        "MmSectionObjectType",
+        "ExInitializeLookasideListEx",
+        "ExDeleteLookasideListEx",
+        "MmUserProbeAddress",
+        "MmMapIoSpaceEx",
+        "MmSecureVirtualMemory",
+        "MmUnsecureVirtualMemory",
+    ];
+
+    fn of(selector: u8) -> Flavour {
+        match selector {
+            0..=223 => Flavour::Windows,
+            224..=231 => Flavour::Wine,
+            _ => Flavour::Without(Self::RESOLVED[selector as usize % Self::RESOLVED.len()]),
+        }
+    }
+
+    fn apply(self, kernel: &Kernel) {
+        match self {
+            Flavour::Windows => {}
+            Flavour::Wine => kernel.act_as_wine(),
+            Flavour::Without(routine) => kernel.remove_export(routine),
+        }
+    }
+
+    /// Whether the kernel lacks `routine`.
+    fn lacks(self, routine: &str) -> bool {
+        matches!(self, Flavour::Without(missing) if missing == routine)
+    }
+}
+
+fn trace_enabled() -> bool {
+    std::env::var_os("WDM_FUZZ_TRACE").is_some()
+}
+
 /// Totals over all the sequences run by this process.
 pub static SEQUENCES: AtomicU64 = AtomicU64::new(0);
 /// See [`SEQUENCES`].
@@ -363,14 +420,19 @@ pub fn run_sequence(data: &[u8]) -> usize {
     kernel.create_file(FILE, &[0x5A; 3 * PAGE]);
     bus::set_up(&kernel);
     kernel.limit_mdl_pages(pages::PAGE_LIMIT);
+    let flavour = Flavour::of(u8::arbitrary(&mut input).unwrap_or(0));
+    flavour.apply(&kernel);
+    if trace_enabled() {
+        eprintln!("{flavour:?}");
+    }
     let lists = Lists {
         non_paged: Box::pin(NPagedLookasideList::new()),
         paged: Box::pin(PagedLookasideList::new()),
         ex: Box::pin(LookasideListEx::new()),
     };
-    let mut world = World::new(&kernel, &lists);
+    let mut world = World::new(&kernel, &lists, flavour);
     let mut steps = Vec::new();
-    let trace = std::env::var_os("WDM_FUZZ_TRACE").is_some();
+    let trace = trace_enabled();
     while !input.is_empty() {
         let Ok(step) = Step::arbitrary(&mut input) else { break };
         if trace {
@@ -393,9 +455,10 @@ pub fn run_sequence(data: &[u8]) -> usize {
 }
 
 impl<'l> World<'l> {
-    fn new(kernel: &'l Kernel, lists: &'l Lists) -> Self {
+    fn new(kernel: &'l Kernel, lists: &'l Lists, flavour: Flavour) -> Self {
         World {
             kernel,
+            flavour,
             lists,
             processes: Vec::new(),
             exited: Vec::new(),

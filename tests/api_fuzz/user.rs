@@ -15,7 +15,7 @@ use wdm_mem::{
     user::{SecureAccess, SecuredUserSlice, UserSlice},
 };
 
-use super::{Context, MAX_LIVE, PAGE, Size, World, full, mdl::user_race, near_offset, pick, user_protection};
+use super::{Context, Flavour, MAX_LIVE, PAGE, Size, World, full, mdl::user_race, near_offset, pick, user_protection};
 
 /// A METHOD_NEITHER IOCTL code, and a buffered one (whose neither buffers
 /// are refused).
@@ -270,8 +270,15 @@ impl World<'_> {
                     }
                     Err(status) if !ctx.paged_ok => assert_eq!(status, NtStatus::INVALID_LEVEL),
                     Err(status) if empty => assert_eq!(status, NtStatus::INVALID_PARAMETER),
-                    // Above PASSIVE_LEVEL the model's routines are not looked up.
-                    Err(NtStatus::PROCEDURE_NOT_FOUND) if !ctx.passive && owner == ctx.process => {}
+                    // Under Wine its stubs secure nothing; without the
+                    // routines (or above PASSIVE_LEVEL, where the model's are
+                    // not looked up) they are not found.
+                    Err(NtStatus::NOT_SUPPORTED) if self.flavour == Flavour::Wine && owner == ctx.process => {}
+                    Err(NtStatus::PROCEDURE_NOT_FOUND)
+                        if owner == ctx.process
+                            && (!ctx.passive
+                                || self.flavour.lacks("MmSecureVirtualMemory")
+                                || self.flavour.lacks("MmUnsecureVirtualMemory")) => {}
                     Err(status) => assert_eq!(status, NtStatus::ACCESS_VIOLATION),
                 }
             }
