@@ -10,32 +10,32 @@
 //! over user buffers that the user side reprotects or frees between steps
 //! and from another thread during the step, I/O space of a model device,
 //! fault injection, in the System process, a simulated user process or the
-//! wrong one, at PASSIVE_LEVEL or raised, on a kernel that is mostly
-//! Windows 10's, sometimes Wine's or one without a routine the crate looks
-//! up at run time ([`Flavour`], the first byte). This module is the driver
-//! (the steps, their decoding, the world's state, processes, pool, statics,
-//! I/O space, memory, fault injection); the groups live in submodules:
-//! `sections`, `lists`, `mdl` (user buffers and their MDLs), and those of
-//! the newer APIs, one step in four ([`Newer`]), with their state: `user`
-//! (copies through `UserSlice`s of METHOD_NEITHER pointers and raw
-//! addresses, good, NULL, kernel, misaligned, wrapping, freed or
-//! reprotected, also by a racing user thread; `SecuredUserSlice`s secured,
-//! copied through,
-//! released in and out of their process while the user side frees or
-//! reprotects the range), `pages` (`PagesMdl` with random flags, cache
-//! types, ranges and sizes, partial grants under a page limit, system
-//! mappings, `UserMapping`s the application reads and writes, unmapped in
-//! and out of their process) and `bus` (`HalTranslateBusAddress` of random
-//! bus addresses checked against the simulated buses, port ranges and their
-//! accesses of every width and `_BUFFER_` form, compile-time-checked ports
-//! and registers, and `READ_REGISTER_BUFFER_*`/`WRITE_REGISTER_BUFFER_*`
-//! blocks read back as written); operations on a slice or a mapping mostly
-//! run in its process, as a dispatch routine runs in its requester's.
-//! Arguments are drawn to be often invalid: huge and zero sizes, misaligned
-//! offsets, wrong IRQL, wrong process. After every step the verifier must
-//! be clean; at the end the harness drops everything at PASSIVE_LEVEL
-//! (secures and user mappings in their processes), exits the processes and
-//! the verifier's report must be clean.
+//! wrong one, at PASSIVE_LEVEL or raised, on a kernel that is mostly Windows
+//! 10's, sometimes Wine's or one without a routine the crate looks up at run
+//! time ([`Flavour`], the first byte). This module is the driver (the steps,
+//! their decoding, the world's state, processes, fault injection); the
+//! groups live in submodules: `memory` (pool, non-cached and contiguous
+//! memory, I/O space, address queries), `statics`, `sections`, `lists`,
+//! `mdl` (user buffers and their MDLs), and those of the newer APIs, one
+//! step in four ([`Newer`]), with their state: `user` (copies through
+//! `UserSlice`s of METHOD_NEITHER pointers and raw addresses, good, NULL,
+//! kernel, misaligned, wrapping, freed or reprotected, also by a racing user
+//! thread; `SecuredUserSlice`s secured, copied through, released in and out
+//! of their process while the user side frees or reprotects the range),
+//! `pages` (`PagesMdl` with random flags, cache types, ranges and sizes,
+//! partial grants under a page limit, system mappings, `UserMapping`s the
+//! application reads and writes, unmapped in and out of their process) and
+//! `bus` (`HalTranslateBusAddress` of random bus addresses checked against
+//! the simulated buses, port ranges and their accesses of every width and
+//! `_BUFFER_` form, compile-time-checked ports and registers, and
+//! `READ_REGISTER_BUFFER_*`/`WRITE_REGISTER_BUFFER_*` blocks read back as
+//! written); operations on a slice or a mapping mostly run in its process,
+//! as a dispatch routine runs in its requester's. Arguments are drawn to be
+//! often invalid: huge and zero sizes, misaligned offsets, wrong IRQL, wrong
+//! process. After every step the verifier must be clean; at the end the
+//! harness drops everything at PASSIVE_LEVEL (secures and user mappings in
+//! their processes), exits the processes and the verifier's report must be
+//! clean.
 //!
 //! Not generated (each is a bug check or a leak by the crate's documented
 //! contract, which the verifier rightly reports, not a defect):
@@ -44,7 +44,9 @@
 //!   make it the caller's bug check (0xD1/0xA);
 //! - dropping, freeing, unmapping, unlocking or closing anything above the
 //!   IRQL its release needs: documented as a leak (the verifier reports it
-//!   at unload), so the harness releases only at PASSIVE_LEVEL;
+//!   at unload), so the harness releases only at PASSIVE_LEVEL (the newer
+//!   groups: at most at the IRQL the release allows, DISPATCH_LEVEL for
+//!   slices, fresh pages and I/O space, APC_LEVEL for secures);
 //! - unmapping (or dropping) a user view of the System process from another
 //!   process: documented to leave the view mapped until its process exits,
 //!   which the System process never does (views of user processes are
@@ -71,8 +73,10 @@
 mod bus;
 mod lists;
 mod mdl;
+mod memory;
 mod pages;
 mod sections;
+mod statics;
 mod user;
 
 use std::{
@@ -83,34 +87,21 @@ use std::{
 use arbitrary::{Arbitrary, Unstructured};
 use lists::{Entries, Lists};
 use mdl::Locked;
+use memory::{Memory, Pool};
 use sections::{AnySystemView, AnyUserView};
+use statics::Guard;
 use wdm_mem::{
     Irql, NtStatus,
-    address::{is_address_valid, physical_address},
     io_space::IoSpace,
     lookaside::{LookasideListEx, NPagedLookasideList, PagedLookasideList},
-    mdl::{NonPagedMdl, PagePriority},
-    memory::{CacheType, ContiguousBuffer, NonCachedBuffer, PhysicalAddress, PhysicalLimits},
+    mdl::PagePriority,
+    memory::CacheType,
     model::{Fault, Kernel, UserProcess, UserProtection, UserRange},
     object_name,
-    pool::{PoolBox, PoolBuffer, PoolTag, PoolType},
+    pool::{PoolTag, PoolType},
     pool_tag,
     section::{ObjectName, Section},
 };
-
-wdm_mem::pageable_static! {
-    /// In the default section.
-    static COUNTERS: [u64; 4] = [0; 4];
-}
-wdm_mem::pageable_static! {
-    /// Also in the default section: locking one locks the other's section.
-    static TOTAL: u64 = 0;
-}
-wdm_mem::pageable_static! {
-    /// In a section of its own.
-    #[section = "PAGEfz"]
-    static TABLE: [u32; 16] = [0; 16];
-}
 
 const TAG: PoolTag = pool_tag!(b"Fuzz");
 const PAGE: usize = 4096;
@@ -266,21 +257,6 @@ pub enum Op {
     Newer(Newer),
 }
 
-/// Non-cached or contiguous memory (resident: touched at any IRQL).
-enum Memory {
-    NonCached(NonCachedBuffer),
-    Contiguous(ContiguousBuffer),
-}
-
-impl Memory {
-    fn bytes(&mut self) -> &mut [u8] {
-        match self {
-            Memory::NonCached(buffer) => buffer,
-            Memory::Contiguous(buffer) => buffer,
-        }
-    }
-}
-
 /// What one operation needs: may it release things, may it touch paged
 /// memory (see the module documentation).
 #[derive(Clone, Copy)]
@@ -289,20 +265,6 @@ struct Context {
     paged_ok: bool,
     non_paged_ok: bool,
     process: Option<UserProcess>,
-}
-
-enum Pool {
-    Buffer(PoolBuffer),
-    Boxed(PoolBox<[u64; 8]>),
-}
-
-impl Pool {
-    fn is_paged(&self) -> bool {
-        match self {
-            Pool::Buffer(buffer) => buffer.pool_type().is_paged(),
-            Pool::Boxed(boxed) => boxed.pool_type().is_paged(),
-        }
-    }
 }
 
 /// Everything a sequence holds.
@@ -328,15 +290,6 @@ struct World<'l> {
     user: user::Slices,
     pages: pages::Pages,
     ports: bus::Ports,
-}
-
-/// A lock guard of one of the pageable statics (the shared guards of `COUNTERS` live in `counters`).
-enum Guard {
-    Counters(wdm_mem::paging::PageableMut<'static, [u64; 4]>),
-    Total(wdm_mem::paging::PageableMut<'static, u64>),
-    Table(wdm_mem::paging::PageableMut<'static, [u32; 16]>),
-    SharedTotal(wdm_mem::paging::PageableRef<'static, u64>),
-    SharedTable(wdm_mem::paging::PageableRef<'static, [u32; 16]>),
 }
 
 fn pick<T>(items: &[T], index: u8) -> Option<usize> {
@@ -537,49 +490,19 @@ impl<'l> World<'l> {
                 }
             }
             Op::ExitProcess(_) => {}
-            Op::PoolBuffer { pool, len, align } if !full(&self.pool) => {
-                let align = 1usize.checked_shl(align as u32 % 16).unwrap_or(0) + usize::from(align >= 240);
-                if let Ok(buffer) = PoolBuffer::new(len.get(), align, TAG, pool_type(pool)) {
-                    self.pool.push(Pool::Buffer(buffer));
-                }
-            }
-            Op::PoolBox { pool, value } if !full(&self.pool) => {
-                if let Ok(boxed) = PoolBox::new([value; 8], TAG, pool_type(pool)) {
-                    self.pool.push(Pool::Boxed(boxed));
-                }
-            }
-            Op::PoolBuffer { .. } | Op::PoolBox { .. } => {}
-            Op::TouchPool { index, offset, value } => {
-                let Some(i) = pick(&self.pool, index) else { return };
-                let allowed = if self.pool[i].is_paged() { ctx.paged_ok } else { ctx.non_paged_ok };
-                if !allowed {
-                    return; // a bug check by contract: not generated
-                }
-                match &mut self.pool[i] {
-                    Pool::Buffer(buffer) => {
-                        let len = buffer.len();
-                        if len > 0 {
-                            buffer[offset.get() % len] ^= value;
-                        }
-                    }
-                    Pool::Boxed(boxed) => boxed[offset.get() % 8] = boxed[offset.get() % 8].wrapping_add(value as u64),
-                }
-            }
-            Op::FreePool(index) => {
-                if let Some(i) = pick(&self.pool, index).filter(|_| ctx.passive) {
-                    drop(self.pool.swap_remove(i));
-                }
-            }
-            Op::PoolMdl { index, offset, value } => {
-                let Some(i) = pick(&self.pool, index) else { return };
-                let Pool::Buffer(buffer) = &mut self.pool[i] else { return };
-                if let Ok(mut mdl) = NonPagedMdl::for_pool_buffer(buffer) {
-                    if let Ok(mut mapping) = mdl.map(priority(value)) {
-                        let _ = mapping.write_bytes(offset.get(), &[value; 3]);
-                        let _ = mapping.read::<u16>(offset.get());
-                    }
-                }
-            }
+            Op::PoolBuffer { .. }
+            | Op::PoolBox { .. }
+            | Op::TouchPool { .. }
+            | Op::FreePool(_)
+            | Op::PoolMdl { .. }
+            | Op::IoMap { .. }
+            | Op::IoAccess { .. }
+            | Op::IoUnmap(_)
+            | Op::NonCached { .. }
+            | Op::Contiguous { .. }
+            | Op::TouchMemory { .. }
+            | Op::FreeMemory(_)
+            | Op::AddressQuery { .. } => self.memory_op(op, ctx),
             Op::ListInit { .. }
             | Op::ListAllocate { .. }
             | Op::ListTouch { .. }
@@ -600,41 +523,7 @@ impl<'l> World<'l> {
             | Op::UserSide { .. }
             | Op::SystemViewAccess { .. }
             | Op::SystemViewUnmap(_) => self.section_op(op, ctx),
-            Op::StaticLock { which, exclusive } if !full(&self.counters) && !full(&self.guards) => {
-                match (which % 3, exclusive) {
-                    (0, false) => COUNTERS.lock().map(|guard| self.counters.push(guard)),
-                    (0, true) => COUNTERS.lock_mut().map(|guard| self.guards.push(Guard::Counters(guard))),
-                    (1, false) => TOTAL.lock().map(|guard| self.guards.push(Guard::SharedTotal(guard))),
-                    (1, true) => TOTAL.lock_mut().map(|guard| self.guards.push(Guard::Total(guard))),
-                    (_, false) => TABLE.lock().map(|guard| self.guards.push(Guard::SharedTable(guard))),
-                    (_, true) => TABLE.lock_mut().map(|guard| self.guards.push(Guard::Table(guard))),
-                }
-                .unwrap_or_default();
-            }
-            Op::StaticLock { .. } => {}
-            Op::StaticTouch { index, value } => {
-                // A locked static is resident: any IRQL.
-                if let Some(i) = pick(&self.counters, index) {
-                    let _ = self.counters[i][value as usize % 4];
-                }
-                if let Some(i) = pick(&self.guards, index) {
-                    match &mut self.guards[i] {
-                        Guard::Counters(guard) => guard[value as usize % 4] = guard[value as usize % 4].wrapping_add(1),
-                        Guard::Total(guard) => **guard = guard.wrapping_add(value as u64),
-                        Guard::Table(guard) => guard[value as usize % 16] ^= value,
-                        Guard::SharedTotal(guard) => assert!(**guard < u64::MAX || value > 0),
-                        Guard::SharedTable(guard) => assert!(guard[value as usize % 16] < u32::MAX || value > 0),
-                    }
-                }
-            }
-            Op::StaticUnlock(index) if ctx.paged_ok => {
-                if let Some(i) = pick(&self.guards, index) {
-                    drop(self.guards.swap_remove(i));
-                } else if let Some(i) = pick(&self.counters, index) {
-                    drop(self.counters.swap_remove(i));
-                }
-            }
-            Op::StaticUnlock(_) => {}
+            Op::StaticLock { .. } | Op::StaticTouch { .. } | Op::StaticUnlock(_) => self.static_op(op, ctx),
             Op::UserBuffer { .. }
             | Op::UserBufferProtect { .. }
             | Op::UserBufferFree(_)
@@ -642,80 +531,6 @@ impl<'l> World<'l> {
             | Op::MdlMap { .. }
             | Op::MdlUnlock(_)
             | Op::WithUserBuffer { .. } => self.mdl_op(op, ctx),
-            Op::IoMap { offset, len, cache } if !full(&self.io) => {
-                // Mostly page-aligned bases, in the device or just past it.
-                let offset = match offset {
-                    0..=223 => u64::from(offset % 3) * PAGE as u64,
-                    _ => u64::from(offset) * 8,
-                };
-                let physical = PhysicalAddress::new(DEVICE_BASE + offset);
-                if let Ok(io) = IoSpace::map(physical, len.get() % 0x3000, cache_type(cache)) {
-                    self.io.push(io);
-                }
-            }
-            Op::IoMap { .. } => {}
-            Op::IoAccess { index, offset, width, write, value } => {
-                let Some(i) = pick(&self.io, index) else { return };
-                let io = &self.io[i];
-                let offset = offset.get();
-                let _ = match (width % 4, write) {
-                    (0, false) => io.try_read8(offset).map(drop),
-                    (1, false) => io.try_read16(offset).map(drop),
-                    (2, false) => io.try_read32(offset).map(drop),
-                    (_, false) => io.try_read64(offset).map(drop),
-                    (0, true) => io.try_write8(offset, value as u8),
-                    (1, true) => io.try_write16(offset, value as u16),
-                    (2, true) => io.try_write32(offset, value as u32),
-                    (_, true) => io.try_write64(offset, value),
-                };
-            }
-            Op::IoUnmap(index) => {
-                if let Some(i) = pick(&self.io, index).filter(|_| ctx.passive) {
-                    drop(self.io.swap_remove(i));
-                }
-            }
-            Op::NonCached { len } if !full(&self.memory) => {
-                if let Ok(buffer) = NonCachedBuffer::new(len.get()) {
-                    self.memory.push(Memory::NonCached(buffer));
-                }
-            }
-            Op::Contiguous { len, highest, boundary, cache } if !full(&self.memory) => {
-                let highest = PhysicalAddress::new(u64::MAX >> (highest % 64));
-                let boundary = if boundary < 128 { 0 } else { 1u64 << (boundary % 40) };
-                let limits = PhysicalLimits::below(highest).boundary(boundary);
-                if let Ok(buffer) = ContiguousBuffer::new(len.get(), limits, cache_type(cache)) {
-                    self.memory.push(Memory::Contiguous(buffer));
-                }
-            }
-            Op::NonCached { .. } | Op::Contiguous { .. } => {}
-            Op::TouchMemory { index, offset, value } => {
-                if let Some(i) = pick(&self.memory, index) {
-                    let bytes = self.memory[i].bytes();
-                    let len = bytes.len();
-                    bytes[offset.get() % len] ^= value;
-                }
-            }
-            Op::FreeMemory(index) => {
-                if let Some(i) = pick(&self.memory, index).filter(|_| ctx.passive) {
-                    drop(self.memory.swap_remove(i));
-                }
-            }
-            Op::AddressQuery { index, offset, physical } => {
-                // Any address: of a live object, near it, or anything at all.
-                let base = match index % 4 {
-                    0 => pick(&self.memory, index).map(|i| self.memory[i].bytes().as_ptr() as usize),
-                    1 => pick(&self.user_buffers, index).map(|i| self.user_buffers[i].0.address),
-                    // Dereferencing a paged block is a touch: not above APC_LEVEL.
-                    2 if ctx.paged_ok => pick(&self.pool, index).map(|i| match &self.pool[i] {
-                        Pool::Buffer(buffer) => buffer.as_ptr() as usize,
-                        Pool::Boxed(boxed) => boxed.as_ptr() as usize,
-                    }),
-                    _ => None,
-                };
-                let address = base.unwrap_or(0).wrapping_add(offset.get()) as *const u8;
-                let _ =
-                    if physical { physical_address(address).map(drop) } else { is_address_valid(address).map(drop) };
-            }
             Op::Newer(Newer::Slice(_, ref op)) => self.slice_op(op, ctx),
             Op::Newer(Newer::Secured(_, ref op)) => self.secured_op(op, ctx),
             Op::Newer(Newer::Pages(ref op)) => self.pages_op(op, ctx),
