@@ -52,6 +52,20 @@ fn a_partial_grant_describes_fewer_bytes_and_fully_required_refuses_it() {
 }
 
 #[test]
+fn no_mdl_describes_4_gib_or_more() {
+    // An MDL's ByteCount is a ULONG: one request gets at most 4 GiB - PAGE
+    // (the DDI reference's maximum), so all of 4 GiB + PAGE is never granted
+    // (the model granted it and truncated ByteCount to 4096, found by
+    // reading what the fuzzer's partial grants exercise).
+    let kernel = Kernel::new();
+    let strict = PageRequest { flags: PageFlags::FULLY_REQUIRED, ..PageRequest::new((4 << 30) + PAGE) };
+    assert_eq!(PagesMdl::allocate(&strict).err(), Some(NtStatus::INSUFFICIENT_RESOURCES));
+    let just_past = PageRequest { flags: PageFlags::FULLY_REQUIRED, ..PageRequest::new((4 << 30) - PAGE + 1) };
+    assert_eq!(PagesMdl::allocate(&just_past).err(), Some(NtStatus::INSUFFICIENT_RESOURCES));
+    kernel.assert_clean();
+}
+
+#[test]
 fn pages_respect_the_physical_range() {
     let kernel = Kernel::new();
     let high = PhysicalAddress::new(0x100_0000 - 1);

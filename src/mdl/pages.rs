@@ -54,7 +54,10 @@ impl PageFlags {
 /// choice), with a cache type and flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageRequest {
-    /// The bytes asked for (rounded up to whole pages by the kernel).
+    /// The bytes asked for (rounded up to whole pages by the kernel). One
+    /// MDL describes at most 4 GiB - PAGE (its `ByteCount` is a `ULONG`): a
+    /// larger request gets fewer bytes, or none with
+    /// [`PageFlags::FULLY_REQUIRED`].
     pub bytes: usize,
     /// The lowest physical address a page may have.
     pub low: PhysicalAddress,

@@ -16,14 +16,19 @@ use crate::sys::{
 };
 
 const PAGE: u64 = PAGE_SIZE as u64;
+/// The most pages one MDL of this routine describes: its `ByteCount` is a
+/// `ULONG`, and the DDI reference's maximum for one request is 4 GiB minus
+/// a page.
+const MAX_PAGES: usize = (u32::MAX as u64 / PAGE) as usize;
 
 /// `MmAllocatePagesForMdlEx`: above APC_LEVEL (DISPATCH_LEVEL with
 /// `MM_ALLOCATE_NO_WAIT`) the DDI violation and NULL; NULL for 0 bytes, an
 /// invalid cache type, a `SkipBytes` that is not a multiple of the page
 /// size, no page in `low..=high`, fewer pages than asked with
-/// `MM_ALLOCATE_FULLY_REQUIRED`, or an injected fault. Otherwise an MDL of
-/// as many zeroed pages as the model grants (see
-/// `Kernel::limit_mdl_pages`): `ByteCount` may be less than `total`.
+/// `MM_ALLOCATE_FULLY_REQUIRED` (also for more than one MDL describes:
+/// 4 GiB - PAGE), or an injected fault. Otherwise an MDL of as many zeroed
+/// pages as the model grants (see `Kernel::limit_mdl_pages`), at most
+/// 4 GiB - PAGE of them: `ByteCount` may be less than `total`.
 ///
 /// # Safety
 /// As the kernel's.
@@ -55,7 +60,10 @@ pub(super) unsafe extern "system" fn mm_allocate_pages_for_mdl_ex(
         let Some(asked) = total.checked_next_multiple_of(PAGE).map(|bytes| (bytes / PAGE) as usize) else {
             return core::ptr::null_mut();
         };
-        let granted = state.mdl_pages.grantable(asked);
+        if flags & MM_ALLOCATE_FULLY_REQUIRED != 0 && asked > MAX_PAGES {
+            return core::ptr::null_mut();
+        }
+        let granted = state.mdl_pages.grantable(asked.min(MAX_PAGES));
         let frames = state.memory.reserve_frames(granted, low, high);
         if frames.is_empty() || (flags & MM_ALLOCATE_FULLY_REQUIRED != 0 && frames.len() < asked) {
             state.memory.release_frames(&frames);
