@@ -1,7 +1,8 @@
 //! User buffers belong to a simulated process: a probe reaches the buffers
 //! of the process the thread runs in only; locked pages survive the user
 //! freeing them and record the process they were locked in; a process that
-//! exits with pages still locked is 0x76 PROCESS_HAS_LOCKED_PAGES.
+//! exits with pages still locked is 0x76 PROCESS_HAS_LOCKED_PAGES; no code
+//! runs in a process after it exits.
 
 use wdm_mem::{
     NtResult, NtStatus,
@@ -91,5 +92,18 @@ fn a_system_process_buffer_is_not_reachable_from_a_user_process() {
     let buffer = kernel.user_buffer(64);
     assert_eq!(other.run(|| user_lock::<ReadAccess>(buffer.address, 64)), Err(NtStatus::ACCESS_VIOLATION));
     assert_eq!(user_lock::<ReadAccess>(buffer.address, 64), Ok(()));
+    kernel.assert_clean();
+}
+
+#[test]
+fn no_thread_runs_in_an_exited_process() {
+    let kernel = Kernel::new();
+    let process = kernel.create_process();
+    assert!(!process.has_exited());
+    process.exit();
+    assert!(process.has_exited());
+    let ran = std::panic::catch_unwind(|| process.run(|| ()));
+    let message = ran.expect_err("the model refuses to run code in an exited process");
+    assert!(message.downcast_ref::<String>().is_some_and(|m| m.contains("has exited")), "{message:?}");
     kernel.assert_clean();
 }

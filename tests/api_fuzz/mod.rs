@@ -174,8 +174,8 @@ impl<'a> Arbitrary<'a> for Level {
 #[derive(Debug)]
 pub struct Step {
     level: Level,
-    /// Index into the processes (live, then exited) modulo their number
-    /// plus one: the last is the System process.
+    /// Index into the live processes modulo their number plus one: the
+    /// last is the System process.
     process: u8,
     op: Op,
 }
@@ -436,11 +436,16 @@ impl<'l> World<'l> {
 
     /// Runs one step at its IRQL in its process.
     fn step(&mut self, step: &Step) {
-        let all = self.processes.len() + self.exited.len();
-        let index = step.process as usize % (all + 1);
-        let process = self.processes.iter().chain(&self.exited).nth(index).copied();
-        // Or, as a dispatch routine runs, in the requester's process.
-        let process = self.requester(&step.op).unwrap_or(process);
+        let index = step.process as usize % (self.processes.len() + 1);
+        let process = self.processes.get(index).copied();
+        // Or, as a dispatch routine runs, in the requester's process while it
+        // lives (no thread runs in an exited one: what a request of it left
+        // is then reached from the System process, as by a worker thread).
+        let process = match self.requester(&step.op) {
+            Some(Some(requester)) if requester.has_exited() => None,
+            Some(requester) => requester,
+            None => process,
+        };
         let run = |world: &mut Self, ctx: Context| match process {
             Some(process) => process.run(|| world.op(&step.op, ctx)),
             None => world.op(&step.op, ctx),
@@ -576,7 +581,7 @@ impl<'l> World<'l> {
         self.release_ports();
         for (view, process) in self.user_views.drain(..) {
             let unmap = move || drop(view);
-            match process {
+            match process.filter(|process| !process.has_exited()) {
                 Some(process) => process.run(unmap),
                 None => unmap(),
             }

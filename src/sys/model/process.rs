@@ -141,11 +141,21 @@ impl UserProcess {
         self.id
     }
 
+    /// Whether the process has exited ([`exit`](Self::exit)).
+    pub fn has_exited(&self) -> bool {
+        with_state(|state| !state.objects.processes.alive(self.id))
+    }
+
     /// Runs `f` on this thread in this process's context (as a dispatch
     /// routine runs in its requester's, or code between
     /// `KeStackAttachProcess` and `KeUnstackDetachProcess`), then returns
     /// to the previous context.
+    ///
+    /// # Panics
+    /// If the process has exited: no thread runs in it any more (a test that
+    /// does this simulates what cannot happen on Windows).
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        assert!(!self.has_exited(), "process {:#x} has exited: no thread runs in it", self.id);
         let _restore = Restore(CURRENT.with(|current| current.replace(self.id)));
         f()
     }
