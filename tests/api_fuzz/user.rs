@@ -208,33 +208,19 @@ impl World<'_> {
                 }
             }
             SliceOp::Read { slice, offset, len, width, racing } => {
-                let Some(i) = pick(&self.user.slices, slice) else { return };
-                let offset = near_offset(offset, self.user.slices[i].0.len().min(8 * PAGE));
-                let race = self.slice_race(self.user.slices[i].0.address(), racing);
-                let (slice, owner) = &self.user.slices[i];
-                let (size, result) = racing_copy(self, race, || read(slice, offset, len, width));
-                if let Some(status) = refused(ctx, *owner, offset, size, slice.len()) {
-                    assert_eq!(result, Err(status), "a read of {size} bytes at {offset:#x} of {slice:?}");
-                }
-                self.after_race(race);
+                self.slice_copy(slice, offset, racing, ctx, "read", |slice, at| read(slice, at, len, width));
             }
             SliceOp::Write { slice, offset, len, width, racing } => {
-                let Some(i) = pick(&self.user.slices, slice) else { return };
-                let offset = near_offset(offset, self.user.slices[i].0.len().min(8 * PAGE));
-                let race = self.slice_race(self.user.slices[i].0.address(), racing);
-                let (slice, owner) = &self.user.slices[i];
-                let (size, result) = racing_copy(self, race, || write(slice, offset, len, width));
-                if let Some(status) = refused(ctx, *owner, offset, size, slice.len()) {
-                    assert_eq!(result, Err(status), "a write of {size} bytes at {offset:#x} of {slice:?}");
-                }
-                if result.is_ok() && width % 5 == 0 {
+                let copied =
+                    self.slice_copy(slice, offset, racing, ctx, "write", |slice, at| write(slice, at, len, width));
+                if let Some((i, offset, size, Ok(()))) = copied.filter(|_| width % 5 == 0) {
                     // Read back (unless the racing thread took the pages away).
+                    let slice = &self.user.slices[i].0;
                     let mut back = vec![0; size];
                     if slice.read_into(offset, &mut back).is_ok() {
                         assert_eq!(back, vec![len; size], "read back at {offset:#x} of {slice:?}");
                     }
                 }
-                self.after_race(race);
             }
             // At <= DISPATCH_LEVEL (the process reference's release), one
             // time in four (slices pile up for the copies).
@@ -378,6 +364,32 @@ impl World<'_> {
             | SecuredOp::UserSide { index, .. }
             | SecuredOp::Drop(index) => pick(&self.user.secured, index).map(|i| self.user.secured[i].1),
         }
+    }
+
+    /// One copy (`copy`, a read or a write: what it is in messages)
+    /// through the slice `index` at an offset near it, while the user side
+    /// races as `racing` says: a refusal the contract predicts is asserted.
+    /// The slice's index, the offset, the size and the result, for what the
+    /// caller checks after.
+    fn slice_copy(
+        &mut self,
+        index: u8,
+        offset: Size,
+        racing: Option<u8>,
+        ctx: Context,
+        what: &str,
+        copy: impl FnOnce(&UserSlice, usize) -> (usize, Result<(), NtStatus>),
+    ) -> Option<(usize, usize, usize, Result<(), NtStatus>)> {
+        let i = pick(&self.user.slices, index)?;
+        let offset = near_offset(offset, self.user.slices[i].0.len().min(8 * PAGE));
+        let race = self.slice_race(self.user.slices[i].0.address(), racing);
+        let (slice, owner) = &self.user.slices[i];
+        let (size, result) = racing_copy(self, race, || copy(slice, offset));
+        if let Some(status) = refused(ctx, *owner, offset, size, slice.len()) {
+            assert_eq!(result, Err(status), "a {what} of {size} bytes at {offset:#x} of {slice:?}");
+        }
+        self.after_race(race);
+        Some((i, offset, size, result))
     }
 
     /// The racing user thread of a copy: it reprotects or frees the buffer
