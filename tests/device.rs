@@ -13,6 +13,7 @@ use wdm_mem::{
     driver::unicode_string,
     model::{
         BugCheck, DEVICE_BAD_OBJECT, DEVICE_LEAKED, DeviceInfo, DeviceSecurity, Fault, Kernel, SYMBOLIC_LINK_LEAKED,
+        driver_object,
     },
     section::SecurityDescriptor,
     sys::{self, DRIVER_OBJECT, PDEVICE_OBJECT, utf16},
@@ -21,11 +22,6 @@ use wdm_mem::{
 static NAME: [u16; 12] = utf16(b"\\Device\\Test");
 static LINK: [u16; 16] = utf16(b"\\DosDevices\\Test");
 static SDDL: [u16; 27] = utf16(b"D:P(A;;GA;;;SY)(A;;GA;;;BA)");
-
-fn driver_object() -> Box<DRIVER_OBJECT> {
-    // SAFETY: DRIVER_OBJECT is plain data; all zeroes is valid.
-    Box::new(unsafe { core::mem::zeroed() })
-}
 
 /// `create_device_secure` of `\Device\Test` with the system-and-
 /// administrators descriptor: the status and the device.

@@ -25,10 +25,11 @@ use std::{
 
 use wdm_mem::{
     NtStatus,
-    model::{Call, DeviceControlIrp, Fault, Kernel, LOOKASIDE_ENTRIES_OUTSTANDING, UserProcess, Violation},
+    model::{
+        Call, DeviceControlIrp, Fault, Kernel, LOOKASIDE_ENTRIES_OUTSTANDING, UserProcess, Violation, driver_object,
+    },
     object_name,
     section::{ReadOnly, Section, SectionAccess},
-    sys::DRIVER_OBJECT,
 };
 use wdm_mem_sample_lib::{self as sample, irp};
 
@@ -290,9 +291,7 @@ fn run(name: &str, check: Check, fault: Option<Armed<'_>>, baseline: Option<&Run
         kernel.inject(fault.clone());
     }
     let driver = ModelDriver { kernel: &kernel, process, sent: RefCell::default(), problems: RefCell::default() };
-    // SAFETY: DRIVER_OBJECT is plain data: all zeroes is valid (the I/O
-    // manager's object before DriverEntry fills it).
-    let mut driver_object: Box<DRIVER_OBJECT> = Box::new(unsafe { core::mem::zeroed() });
+    let mut driver_object = driver_object();
     let mut result = Run::default();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the sample's "DriverEntry", once for this kernel and this
@@ -455,8 +454,7 @@ fn the_sample_device_admits_only_system_and_administrators_and_goes_at_unload() 
         if wine {
             kernel.act_as_wine();
         }
-        // SAFETY: DRIVER_OBJECT is plain data: all zeroes is valid.
-        let mut driver_object: Box<DRIVER_OBJECT> = Box::new(unsafe { core::mem::zeroed() });
+        let mut driver_object = driver_object();
         // SAFETY: "DriverEntry" once, then "DriverUnload", no request between.
         unsafe { sample::start(&mut driver_object) }.unwrap();
         let security = kernel.device("\\Device\\WdmMemSample").map(|device| device.security);

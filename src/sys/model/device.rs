@@ -27,6 +27,15 @@ pub const SYMBOLIC_LINK_LEAKED: u64 = 0x1_0703;
 /// before its driver has finished setting it up).
 const DO_DEVICE_INITIALIZING: u32 = 0x80;
 
+/// A driver object as the I/O manager hands it to `DriverEntry`, before
+/// the driver fills it: no device, no routines. Boxed: the devices made for
+/// it point to it, so it must not move while they live.
+pub fn driver_object() -> Box<DRIVER_OBJECT> {
+    // SAFETY: DRIVER_OBJECT is plain data (integers, pointers, optional
+    // function pointers): all zeroes is a valid value.
+    Box::new(unsafe { core::mem::zeroed() })
+}
+
 /// How a device's access is decided, as the model recorded it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeviceSecurity {

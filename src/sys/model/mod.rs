@@ -26,7 +26,7 @@ mod section;
 mod secure;
 mod verifier;
 
-pub use device::{DEVICE_BAD_OBJECT, DEVICE_LEAKED, DeviceInfo, DeviceSecurity, SYMBOLIC_LINK_LEAKED};
+pub use device::{DEVICE_BAD_OBJECT, DEVICE_LEAKED, DeviceInfo, DeviceSecurity, SYMBOLIC_LINK_LEAKED, driver_object};
 pub use faults::{Call, Fault};
 pub use io_space::{
     BusSpace, BusWindow, Device, IO_PORT_UNCLAIMED, IO_SPACE_BAD_UNMAP, IO_SPACE_LEAKED, IO_SPACE_MISALIGNED,
